@@ -1,0 +1,169 @@
+/**
+ * Preloaded into the Stirgate process under test (`node --import <this file> dist/src/main.js ...`) by the
+ * load bench. It subscribes to the events the core already publishes on node:diagnostics_channel and keeps
+ * exact-enough distributions (log-histogram.ts, ±1 %), so the bench reads per-call timings that do not
+ * depend on the /metrics histogram buckets (and works before /metrics is wired):
+ *
+ * - `stirgate:stir:sign`        signing core: PASSporT build + ES256 until the callback (Signer)
+ * - `stirgate:stir:verify`      verification service, by outcome code
+ * - `stirgate:call:forwarded`   initial INVITE received -> B-leg INVITE handed to the transaction layer
+ * - `stirgate:call:started` / `stirgate:call:ended`   calls in progress
+ *
+ * Control on a loopback HTTP port taken from STIRGATE_BENCH_PROBE (`127.0.0.1:PORT`):
+ * `GET /snapshot` (JSON), `GET /reset` (clears the histograms and counters, keeps the active-call count),
+ * `GET /gc` (runs a full GC when node has --expose-gc, then answers like /snapshot), `GET /heap?file=PATH`
+ * (writes a V8 heap snapshot to PATH, for bench/load/heap-snapshot.ts; answers `{ "file": PATH }`).
+ * Bench code only: nothing in src imports it.
+ */
+import dgram from 'node:dgram';
+import diagnostics_channel from 'node:diagnostics_channel';
+import { createServer } from 'node:http';
+import { syncBuiltinESMExports } from 'node:module';
+import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
+import type { SignEvent, VerifyEvent } from '../../src/events.js';
+import { type HistogramSummary, LogHistogram } from './log-histogram.js';
+
+/** What GET /snapshot answers. */
+export interface ProbeSnapshot {
+  readonly sign: HistogramSummary;
+  readonly verify: HistogramSummary;
+  readonly forwarded: HistogramSummary;
+  /** Sign outcomes (`signed`, `failed`) and verification codes (`passed`, ...) since the last reset. */
+  readonly outcomes: Readonly<Record<string, number>>;
+  readonly callsStarted: number;
+  readonly callsEnded: number;
+  /** Calls started and not ended since the process started. */
+  readonly callsActive: number;
+  /** process.memoryUsage(), bytes. */
+  readonly memory: NodeJS.MemoryUsage;
+  /** Event-loop utilisation (0..1) since the last reset. */
+  readonly eventLoopUtilization: number;
+  /** Event-loop delay since the last reset (monitorEventLoopDelay, 10 ms resolution), ms. */
+  readonly loopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** Garbage collections since the last reset: count, total and longest pause, ms. */
+  readonly gc: { readonly count: number; readonly totalMs: number; readonly maxMs: number };
+}
+
+// Experiment only (run.ts --stirgate-rcvbuf=BYTES, never for the headline figures): give every UDP socket
+// Stirgate opens this SO_RCVBUF, to measure how much of its loss comes from the receive buffer overflowing.
+const rcvbuf = Number(process.env.STIRGATE_BENCH_RCVBUF ?? 0);
+if (rcvbuf > 0) {
+  const original = dgram.createSocket;
+  const patched = ((options: dgram.SocketOptions | dgram.SocketType, listener?: never) =>
+    original(
+      typeof options === 'string'
+        ? { type: options, recvBufferSize: rcvbuf }
+        : { ...options, recvBufferSize: rcvbuf },
+      listener,
+    )) as typeof dgram.createSocket;
+  dgram.createSocket = patched;
+  syncBuiltinESMExports();
+}
+
+interface ForwardedEvent {
+  readonly durationNs: number;
+}
+
+const sign = new LogHistogram();
+const verify = new LogHistogram();
+const forwarded = new LogHistogram();
+let outcomes: Record<string, number> = {};
+let started = 0;
+let ended = 0;
+let active = 0;
+let eluStart = performance.eventLoopUtilization();
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+let gc = { count: 0, totalMs: 0, maxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.count++;
+    gc.totalMs += entry.duration;
+    if (entry.duration > gc.maxMs) gc.maxMs = entry.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
+
+const count = (key: string): void => {
+  outcomes[key] = (outcomes[key] ?? 0) + 1;
+};
+
+diagnostics_channel.subscribe('stirgate:stir:sign', (message) => {
+  const ev = message as SignEvent;
+  sign.record(ev.durationNs);
+  count(`sign:${ev.outcome}`);
+});
+diagnostics_channel.subscribe('stirgate:stir:verify', (message) => {
+  const ev = message as VerifyEvent;
+  verify.record(ev.durationNs);
+  count(`verify:${ev.code}`);
+});
+diagnostics_channel.subscribe('stirgate:call:forwarded', (message) => {
+  forwarded.record((message as ForwardedEvent).durationNs);
+});
+diagnostics_channel.subscribe('stirgate:call:started', () => {
+  started++;
+  active++;
+});
+diagnostics_channel.subscribe('stirgate:call:ended', () => {
+  ended++;
+  active--;
+});
+
+function snapshot(): ProbeSnapshot {
+  return {
+    sign: sign.summary(),
+    verify: verify.summary(),
+    forwarded: forwarded.summary(),
+    outcomes: { ...outcomes },
+    callsStarted: started,
+    callsEnded: ended,
+    callsActive: active,
+    memory: process.memoryUsage(),
+    eventLoopUtilization: performance.eventLoopUtilization(eluStart).utilization,
+    loopDelayMs: {
+      p50: loopDelay.percentile(50) / 1e6,
+      p99: loopDelay.percentile(99) / 1e6,
+      max: loopDelay.max / 1e6,
+    },
+    gc: { count: gc.count, totalMs: Math.round(gc.totalMs), maxMs: Math.round(gc.maxMs * 10) / 10 },
+  };
+}
+
+const at = process.env.STIRGATE_BENCH_PROBE;
+if (at !== undefined && at !== '') {
+  const colon = at.lastIndexOf(':');
+  const host = at.slice(0, colon);
+  const port = Number(at.slice(colon + 1));
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://probe');
+    const path = url.pathname;
+    if (path === '/heap') {
+      const file = writeHeapSnapshot(url.searchParams.get('file') ?? undefined);
+      const body = JSON.stringify({ file });
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
+      return;
+    }
+    if (path === '/reset') {
+      sign.reset();
+      verify.reset();
+      forwarded.reset();
+      outcomes = {};
+      started = 0;
+      ended = 0;
+      eluStart = performance.eventLoopUtilization();
+      loopDelay.reset();
+      gc = { count: 0, totalMs: 0, maxMs: 0 };
+    } else if (path === '/gc') {
+      (globalThis as { gc?: () => void }).gc?.();
+    } else if (path !== '/snapshot') {
+      res.writeHead(404).end();
+      return;
+    }
+    const body = JSON.stringify(snapshot());
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  server.listen(port, host);
+  server.unref();
+}

@@ -1,0 +1,141 @@
+import { callLogger } from '../log/call-logger.js';
+import type { Logger } from '../log/logger.js';
+import type { Dialog } from '../sip/dialog/dialog.js';
+import type { SipRequest } from '../sip/message/message.js';
+import type { ClientTransaction, ServerTransaction } from '../sip/transaction/index.js';
+import type { Flow } from '../sip/transport/types.js';
+import type { TrunkRuntime } from './router.js';
+
+/**
+ * A call is two dialogs: the A-leg (we are UAS) and the B-leg (we are UAC). The state says how far the
+ * initial INVITE got; in-dialog traffic is relayed between `a` and `b` whatever the state.
+ *
+ *   routing -> calling (B-leg INVITE out) -> early (provisional relayed) -> answered (2xx relayed, waiting ACK)
+ *           -> confirmed -> ending (BYE out) -> ended
+ *   any pre-answer state -> ended (final non-2xx, CANCEL, rejection)
+ */
+export type CallState = 'routing' | 'calling' | 'early' | 'answered' | 'confirmed' | 'ending' | 'ended';
+
+export type Side = 'a' | 'b';
+
+export interface PendingAck {
+  /** The side whose ACK we wait for (the side that sent the re-INVITE). */
+  readonly from: Side;
+  /** CSeq number of the re-INVITE on the other leg, which our ACK must carry. */
+  readonly otherCseq: number;
+  /** The 2xx we received on the other leg, to re-ACK its retransmissions. */
+  ack?: SipRequest;
+}
+
+export class Call {
+  readonly id: number;
+  readonly trunk: TrunkRuntime;
+  state: CallState = 'routing';
+  /**
+   * The A-leg INVITE and its server transaction: needed until the call is answered and ACKed, then
+   * released (`release()`) so an established call holds only its two dialogs.
+   */
+  aInvite: SipRequest | undefined;
+  aTx: ServerTransaction | undefined;
+  /** CSeq number of the A-leg INVITE (ACK matching, PRACK RAck mapping), kept after release. */
+  readonly aInviteSeq: number;
+  readonly aFlow: Flow;
+  readonly aTag: string;
+  readonly a: Dialog;
+  b: Dialog | undefined;
+  bInvite: SipRequest | undefined;
+  /** CSeq number of the B-leg INVITE, kept after release. */
+  bInviteSeq: number | undefined;
+  bTx: ClientTransaction | undefined;
+  hopIndex = 0;
+  /** The ACK we sent for the B-leg 2xx, re-sent when the 2xx is retransmitted (RFC 3261 §13.2.2.4). */
+  bAck: SipRequest | undefined;
+  cancelled = false;
+  /**
+   * Re-INVITE ACK mapping: `<side>:<cseq>` of the re-INVITE -> the other leg's CSeq and our ACK. Made on
+   * first use, like `#timers`: an established call with neither costs nothing for them.
+   */
+  #pendingAcks: Map<string, PendingAck> | undefined;
+  #timers: Set<NodeJS.Timeout> | undefined;
+  /** process.hrtime.bigint() when the A-leg INVITE arrived (INVITE processing time). */
+  receivedAt = 0n;
+  readonly #parentLog: Logger;
+  #log: Logger | undefined;
+
+  constructor(init: {
+    id: number;
+    trunk: TrunkRuntime;
+    aInvite: SipRequest;
+    aTx: ServerTransaction;
+    aFlow: Flow;
+    aTag: string;
+    a: Dialog;
+    log: Logger;
+  }) {
+    this.id = init.id;
+    this.trunk = init.trunk;
+    this.aInvite = init.aInvite;
+    this.aInviteSeq = init.aInvite.cseq.seq;
+    this.aTx = init.aTx;
+    this.aFlow = init.aFlow;
+    this.aTag = init.aTag;
+    this.a = init.a;
+    this.#parentLog = init.log;
+  }
+
+  /**
+   * Child logger with the call's ids bound once (src/log/call-logger.ts), made on first use: most calls
+   * never log, and a pino child per call would cost time and memory on every one.
+   */
+  get log(): Logger {
+    this.#log ??= callLogger(this.#parentLog, {
+      call: this.id,
+      callId: this.a.callId,
+      trunk: this.trunk.name,
+      role: this.trunk.role,
+    });
+    return this.#log;
+  }
+
+  /** Drop what an established call no longer needs (the INVITEs and the A-leg INVITE transaction). */
+  release(): void {
+    this.aInvite = undefined;
+    this.aTx = undefined;
+    this.bInvite = undefined;
+    this.bTx = undefined;
+  }
+
+  leg(side: Side): Dialog | undefined {
+    return side === 'a' ? this.a : this.b;
+  }
+
+  get ended(): boolean {
+    return this.state === 'ended';
+  }
+
+  get pendingAcks(): Map<string, PendingAck> {
+    this.#pendingAcks ??= new Map();
+    return this.#pendingAcks;
+  }
+
+  later(ms: number, fn: () => void): void {
+    this.#timers ??= new Set();
+    const timers = this.#timers;
+    const t = setTimeout(() => {
+      timers.delete(t);
+      if (timers.size === 0 && this.#timers === timers) this.#timers = undefined;
+      fn();
+    }, ms);
+    timers.add(t);
+  }
+
+  clearTimers(): void {
+    if (this.#timers === undefined) return;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers = undefined;
+  }
+}
+
+export function other(side: Side): Side {
+  return side === 'a' ? 'b' : 'a';
+}

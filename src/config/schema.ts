@@ -1,0 +1,679 @@
+import { isIP } from 'node:net';
+import { describeCidrError, parseCidr } from './cidr.js';
+import {
+  array,
+  boolean,
+  defaulted,
+  type Fields,
+  type Invalid,
+  integer,
+  object,
+  oneOf,
+  optional,
+  type Path,
+  refine,
+  required,
+  type Schema,
+  showValue,
+  string,
+  tagged,
+  type ValidationContext,
+} from './combinators.js';
+import type {
+  CertCacheConfig,
+  Config,
+  CustomerConfig,
+  DevPkiConfig,
+  HeaderRulesConfig,
+  HostPort,
+  ListenConfig,
+  NextHopConfig,
+  NumberEntryConfig,
+  OriginatingTrunkConfig,
+  PassthroughTrunkConfig,
+  RouteConfig,
+  SigningConfig,
+  SipConfig,
+  SipLimitsConfig,
+  SipTimersConfig,
+  StirConfig,
+  TerminatingTrunkConfig,
+  TrunkConfig,
+  TrunkMatchConfig,
+  TrunkVerificationConfig,
+  UnmatchedSourceConfig,
+  VerificationConfig,
+  X5uPolicyConfig,
+} from './types.js';
+
+// ---------------------------------------------------------------------------------------------------------
+// Leaf schemas specific to Stirgate.
+
+const transport = oneOf(['udp', 'tcp']);
+
+/** Names appear in logs and metric labels: keep them to a safe alphabet. */
+const name = refine(string({ min: 1, max: 64 }), 'name ([A-Za-z0-9_.-], 1..64)', (v, fail) =>
+  /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(v)
+    ? v
+    : fail(
+        `${showValue(v)} is not a valid name (letters, digits, "_", "." and "-", starting with a letter or digit)`,
+      ),
+);
+
+/**
+ * An IP literal (no zone id).
+ * GAP(RFC 3263 §4): next hops are IP literals; no NAPTR/SRV/A resolution of host names.
+ */
+const ipAddress = refine(string(), 'IP address', (v, fail) =>
+  isIP(v) !== 0 && !v.includes('%') ? v : fail(`${showValue(v)} is not an IP address`),
+);
+
+const port = integer({ min: 1, max: 65535 });
+const listenPort = integer({ min: 0, max: 65535 });
+
+const cidr = refine(string(), 'CIDR or IP address', (v, fail) => {
+  const r = parseCidr(v);
+  return r.ok ? v : fail(describeCidrError(v, r));
+});
+
+/** `host:port` or `[v6]:port`, host an IP literal, port 0..65535 (0 = any free port, tests). */
+export function parseHostPort(v: string): HostPort | undefined {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(v) ?? /^([^:[\]]+):(\d{1,5})$/.exec(v);
+  if (m === null) return undefined;
+  const address = m[1]!;
+  const p = Number(m[2]);
+  if (isIP(address) === 0 || address.includes('%') || p > 65535) return undefined;
+  return { address, port: p };
+}
+
+const hostPort = refine(string(), 'host:port', (v, fail) => {
+  const hp = parseHostPort(v);
+  return hp ?? fail(`${showValue(v)} is not a valid host:port (IP literal, IPv6 in brackets, port 0..65535)`);
+});
+
+/** Empty string = off. */
+const hostPortOrOff = refine(string(), 'host:port or ""', (v, fail): HostPort | undefined | Invalid => {
+  if (v === '') return undefined;
+  return parseHostPort(v) ?? fail(`${showValue(v)} is not a valid host:port (or "" to turn off)`);
+});
+
+/** RFC 9562 §4 textual UUID, any version; stored lower-case. */
+const uuid = refine(string(), 'UUID', (v, fail) =>
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)
+    ? v.toLowerCase()
+    : fail(`${showValue(v)} is not a UUID (8-4-4-4-12 hex digits)`),
+);
+
+/** A string of digits; an unquoted YAML integer (`country_code: 44`) is accepted too. */
+function digits(min: number, max: number): Schema<string> {
+  const type = `digits (${min}..${max})`;
+  return {
+    type,
+    shape: { kind: 'leaf' },
+    parse(input, at, ctx) {
+      const text =
+        typeof input === 'number' && Number.isSafeInteger(input) && input >= 0 ? String(input) : input;
+      if (typeof text !== 'string')
+        return ctx.report(at, 'wrong_type', `expected ${type}, got ${showValue(input)}`);
+      if (!/^[0-9]+$/.test(text) || text.length < min || text.length > max) {
+        return ctx.report(at, 'invalid_value', `${showValue(text)} must be ${min}..${max} digits`);
+      }
+      return text;
+    },
+  };
+}
+
+/** A string; an unquoted YAML integer (`spc: 1234`) is taken as its digits. */
+const digitsOrString: Schema<string> = {
+  type: 'string',
+  shape: { kind: 'leaf' },
+  parse(input, at, ctx) {
+    if (typeof input === 'number' && Number.isSafeInteger(input) && input >= 0) return String(input);
+    if (typeof input === 'string') return input;
+    return ctx.report(at, 'wrong_type', `expected string, got ${showValue(input)}`);
+  },
+};
+
+/** RFC 3261 §25.1 `token`, the header-name syntax; stored lower-case (header names are case-insensitive). */
+const headerName = refine(string({ min: 1, max: 128 }), 'header name', (v, fail) =>
+  /^[A-Za-z0-9\-.!%*_+`'~]+$/.test(v) ? v.toLowerCase() : fail(`${showValue(v)} is not a valid header name`),
+);
+
+const headerNameOrEmpty = refine(string({ max: 128 }), 'header name or ""', (v, fail) =>
+  v === '' || /^[A-Za-z0-9\-.!%*_+`'~]+$/.test(v) ? v : fail(`${showValue(v)} is not a valid header name`),
+);
+
+/** A name that must be declared elsewhere; resolved after the whole tree is read. */
+function ref(kind: 'route' | 'trunk', requireAttr?: string): Schema<string> {
+  return refine(string({ min: 1, max: 64 }), `${kind} name`, (v, _fail, at, ctx) => {
+    ctx.reference(kind, v, at, requireAttr);
+    return v;
+  });
+}
+
+// ITU-T E.164 §6: at most 15 digits. A leading `+` is accepted and dropped.
+const E164 = /^\+?([0-9]{1,15})$/;
+const RANGE = /^\+?([0-9]{1,15})-\+?([0-9]{1,15})$/;
+const PREFIX = /^\+?([0-9]{1,14})\*$/;
+
+const numberEntry: Schema<NumberEntryConfig> = {
+  type: 'E.164 number, range or prefix*',
+  shape: { kind: 'leaf' },
+  parse(input, at, ctx) {
+    // `- 12025550100` unquoted is a YAML integer; E.164 numbers never start with 0, so nothing is lost.
+    const text =
+      typeof input === 'number' && Number.isSafeInteger(input) && input > 0 ? String(input) : input;
+    if (typeof text !== 'string') {
+      return ctx.report(
+        at,
+        'wrong_type',
+        `expected an E.164 number, range or prefix, got ${showValue(input)}`,
+      );
+    }
+    const exact = E164.exec(text);
+    if (exact !== null) return { kind: 'exact', tn: exact[1]! };
+    const prefix = PREFIX.exec(text);
+    if (prefix !== null) return { kind: 'prefix', prefix: prefix[1]! };
+    const range = RANGE.exec(text);
+    if (range !== null) {
+      const from = range[1]!;
+      const to = range[2]!;
+      if (from.length !== to.length)
+        return ctx.report(
+          at,
+          'invalid_value',
+          `range ${showValue(text)}: both ends must have the same number of digits`,
+        );
+      if (from > to) return ctx.report(at, 'invalid_value', `range ${showValue(text)}: start is after end`);
+      return { kind: 'range', from, to };
+    }
+    return ctx.report(
+      at,
+      'invalid_value',
+      `${showValue(text)} is not an E.164 number (12025550100), range (12025550100-12025550199) or prefix (1202555*)`,
+    );
+  },
+};
+
+const httpUrl = refine(string({ min: 1 }), 'http(s) URL', (v, fail) => {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return fail(`${showValue(v)} is not a URL`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    return fail(`${showValue(v)} must be an https:// URL`);
+  if (u.username !== '' || u.password !== '') return fail(`${showValue(v)} must not carry user:password`);
+  return v;
+});
+
+const filePath = string({ min: 1, type: 'path' });
+
+// ---------------------------------------------------------------------------------------------------------
+// The tree.
+
+const listen = object<ListenConfig>({
+  transport: required(transport, 'Transport to listen on.'),
+  address: required(ipAddress, 'Local IP address to bind (0.0.0.0 / :: for all).'),
+  port: defaulted(listenPort, 5060, 'Local port; 0 picks a free port (tests).'),
+});
+
+const timers = object<SipTimersConfig>(
+  {
+    t1Ms: defaulted(
+      integer({ min: 1, max: 60_000 }),
+      500,
+      'RFC 3261 T1, RTT estimate; all transaction timers derive from it.',
+    ),
+    t2Ms: defaulted(
+      integer({ min: 1, max: 600_000 }),
+      4000,
+      'RFC 3261 T2, maximum retransmit interval for non-INVITE requests and INVITE responses.',
+    ),
+    t4Ms: defaulted(
+      integer({ min: 1, max: 600_000 }),
+      5000,
+      'RFC 3261 T4, maximum time a message stays in the network.',
+    ),
+  },
+  {
+    check(t, at, ctx) {
+      // RFC 3261 §17.1.2.2: retransmissions double from T1 up to T2, so T2 below T1 is meaningless.
+      if (t.t1Ms !== undefined && t.t2Ms !== undefined && t.t2Ms < t.t1Ms) {
+        ctx.report([...at, 't2_ms'], 'conflict', `must be at least t1_ms (${t.t1Ms})`);
+      }
+    },
+  },
+);
+
+const limits = object<SipLimitsConfig>({
+  maxMessageBytes: defaulted(
+    integer({ min: 1024, max: 16_777_216 }),
+    65536,
+    'Largest SIP message accepted (headers + body), bytes; larger ones get 513 (TCP) or are dropped (UDP).',
+  ),
+  maxHeaders: defaulted(integer({ min: 8, max: 10_000 }), 256, 'Most header fields in one message.'),
+  maxLineLength: defaulted(
+    integer({ min: 256, max: 1_048_576 }),
+    8192,
+    'Longest start line or header line, bytes.',
+  ),
+  tcpMaxConnections: defaulted(
+    integer({ min: 1, max: 10_000_000 }),
+    10000,
+    'Open TCP connections (both directions) before new inbound ones are refused.',
+  ),
+  tcpIdleTimeoutS: defaulted(
+    integer({ min: 1, max: 86_400 }),
+    300,
+    'A TCP connection with no traffic for this long is closed.',
+  ),
+  tcpConnectTimeoutMs: defaulted(integer({ min: 1, max: 120_000 }), 3000, 'Outbound TCP connect timeout.'),
+});
+
+const sip = object<SipConfig>({
+  timers: defaulted(timers, {}, 'Transaction timer base values.'),
+  limits: defaulted(limits, {}, 'Parser and transport limits.'),
+  maxForwards: defaulted(
+    integer({ min: 1, max: 255 }),
+    70,
+    'Max-Forwards set on the B-leg when the A-leg request has none (RFC 3261 §8.1.1.6).',
+  ),
+  userAgent: defaulted(
+    string({ max: 256 }),
+    'Stirgate/{version}',
+    'User-Agent / Server header value; `{version}` is replaced by the release; empty omits the header.',
+  ),
+  callLimits: defaulted(
+    object<SipConfig['callLimits']>({
+      maxCalls: defaulted(
+        integer({ min: 1, max: 10_000_000 }),
+        100000,
+        'Concurrent calls; new INVITEs beyond it get 503 with Retry-After.',
+      ),
+    }),
+    {},
+    'Call admission limits.',
+  ),
+});
+
+const trunkMatch = object<TrunkMatchConfig>({
+  sources: required(
+    array(cidr, { min: 1, uniqueBy: (s) => s }),
+    'Peer addresses (CIDR blocks or single IPs, IPv4 or IPv6) this trunk receives from.',
+  ),
+  port: optional(port, "Peer's source port; any when absent."),
+  transport: optional(transport, 'Transport; any when absent.'),
+});
+
+const headerRules = object<HeaderRulesConfig>(
+  {
+    allow: optional(
+      array(headerName, { uniqueBy: (s) => s }),
+      'Only these headers (case-insensitive) cross from the other leg, plus the ones the B2BUA always builds.',
+    ),
+    deny: optional(
+      array(headerName, { uniqueBy: (s) => s }),
+      'These headers (case-insensitive) never cross from the other leg.',
+    ),
+  },
+  {
+    check(_h, at, ctx, raw) {
+      if (raw['allow'] != null && raw['deny'] != null) {
+        ctx.report([...at, 'deny'], 'conflict', 'allow and deny cannot both be set');
+      }
+    },
+  },
+);
+
+const verification = object<TrunkVerificationConfig>({
+  onFailure: defaulted(
+    oneOf(['mark', 'reject']),
+    'mark',
+    'mark: deliver with verstat=TN-Validation-Failed and a Reason header; reject: answer with the STIR error status (RFC 8224 §6.2.2).',
+  ),
+  requireIdentity: defaulted(
+    boolean(),
+    false,
+    'A call without an Identity header counts as a failure (428 when rejecting) instead of No-TN-Validation.',
+  ),
+  attestationHeader: defaulted(
+    headerNameOrEmpty,
+    'X-Attestation',
+    'Header added towards the callee carrying the verified attestation (A, B, C); empty = none.',
+  ),
+});
+
+type TrunkCommonFields = Fields<Omit<PassthroughTrunkConfig, 'role' | 'name'>>;
+
+const trunkName = required(name, 'Unique trunk name (logs, metric labels, customer references).');
+
+const trunkCommon: TrunkCommonFields = {
+  match: required(
+    trunkMatch,
+    'How an inbound request is recognised as this trunk; trunks are tried in order, first match wins.',
+  ),
+  route: required(ref('route'), 'Name of the route B-legs of calls from this trunk go to.'),
+  countryCode: defaulted(
+    digits(1, 3),
+    '1',
+    'E.164 country code used to globalise national numbers from this trunk (NANP: 1).',
+  ),
+  headers: defaulted(
+    headerRules,
+    {},
+    'Which headers cross from this trunk to the other leg (allow or deny, not both).',
+  ),
+};
+
+function trunkCheck(t: Partial<TrunkConfig>, at: Path, ctx: ValidationContext): void {
+  if (t.name === undefined) ctx.markIncomplete('trunk');
+  else ctx.define('trunk', t.name, [...at, 'name'], { attr: t.role });
+}
+
+const originatingTrunk = object<OriginatingTrunkConfig>(
+  {
+    name: trunkName,
+    role: required(
+      oneOf(['originating']),
+      'originating: a customer sends calls we sign; terminating: calls we verify; passthrough: neither.',
+    ),
+    ...trunkCommon,
+    gateway: defaulted(
+      boolean(),
+      false,
+      'Ingress we cannot vouch for (e.g. an international gateway): every call gets attestation C.',
+    ),
+    identityIn: defaulted(
+      oneOf(['replace', 'keep']),
+      'replace',
+      'An Identity header arriving from the customer: replace it with ours, or keep it and do not sign.',
+    ),
+  },
+  { check: trunkCheck },
+);
+
+const terminatingTrunk = object<TerminatingTrunkConfig>(
+  {
+    name: trunkName,
+    role: required(oneOf(['terminating']), ''),
+    ...trunkCommon,
+    verification: defaulted(verification, {}, 'What verification does with the result (RFC 8224 §6.2).'),
+  },
+  { check: trunkCheck },
+);
+
+const passthroughTrunk = object<PassthroughTrunkConfig>(
+  { name: trunkName, role: required(oneOf(['passthrough']), ''), ...trunkCommon },
+  { check: trunkCheck },
+);
+
+// GAP: a trunk shadowed by an earlier one with a wider match (never reachable) is not reported.
+const trunk = tagged<TrunkConfig, 'role'>(
+  'role',
+  { originating: originatingTrunk, terminating: terminatingTrunk, passthrough: passthroughTrunk },
+  'passthrough',
+);
+
+const nextHop = object<NextHopConfig>({
+  address: required(ipAddress, 'Next hop IP address.'),
+  port: defaulted(port, 5060, 'Next hop port.'),
+  transport: defaulted(transport, 'udp', 'Next hop transport.'),
+});
+
+const route = object<RouteConfig>(
+  {
+    name: required(name, 'Unique route name.'),
+    nextHops: required(array(nextHop, { min: 1 }), 'Tried in order; the next one is used on failover.'),
+    failoverOn: defaulted(
+      array(integer({ min: 400, max: 699 }), { uniqueBy: String }),
+      [503, 408],
+      'Final statuses from a next hop that move the call to the next one. A timeout or transport error always does.',
+    ),
+    inviteTimeoutS: optional(
+      integer({ min: 1, max: 600 }),
+      'Give up on a next hop that sent no final response within this time (default: INVITE transaction timeout, 64*T1).',
+    ),
+  },
+  {
+    check(r, at, ctx) {
+      if (r.name === undefined) ctx.markIncomplete('route');
+      else ctx.define('route', r.name, [...at, 'name']);
+    },
+  },
+);
+
+const customer = object<CustomerConfig>(
+  {
+    name: required(name, 'Unique customer name.'),
+    trunks: required(
+      array(ref('trunk', 'originating'), { min: 1, uniqueBy: (s) => s }),
+      'Originating trunks of this customer; a trunk belongs to at most one customer.',
+    ),
+    numbers: defaulted(
+      array(numberEntry, { uniqueBy: (n) => JSON.stringify(n) }),
+      [],
+      'Numbers the customer may use as caller ID (attestation A); other calling numbers get B. E.164 digits, ranges (same length) or prefixes ending in *.',
+    ),
+    origid: optional(
+      uuid,
+      'PASSporT origid (UUID) for traceback; generated once and kept in data_dir when absent.',
+    ),
+  },
+  {
+    check(c, at, ctx) {
+      if (c.name === undefined) ctx.markIncomplete('customer');
+      else ctx.define('customer', c.name, [...at, 'name']);
+      for (const [i, t] of (c.trunks ?? []).entries()) {
+        ctx.define('trunk owner', t, [...at, 'trunks', i], {
+          duplicate: (first) => `trunk ${showValue(t)} already belongs to another customer (${first})`,
+        });
+      }
+    },
+  },
+);
+
+const unmatchedSource = object<UnmatchedSourceConfig>(
+  {
+    action: defaulted(
+      oneOf(['reject', 'passthrough']),
+      'reject',
+      'What to do with a request from an address that matches no trunk.',
+    ),
+    status: defaulted(integer({ min: 400, max: 699 }), 403, 'Final status sent when action is reject.'),
+    route: optional(ref('route'), 'Route used when action is passthrough (required then).'),
+  },
+  {
+    check(u, at, ctx, raw) {
+      if (u.action === 'passthrough' && raw['route'] == null) {
+        ctx.report([...at, 'route'], 'required', 'is required when action is passthrough');
+      }
+      if (u.action === 'reject' && raw['route'] != null) {
+        ctx.report([...at, 'route'], 'conflict', 'only applies when action is passthrough');
+      }
+    },
+  },
+);
+
+const signing = object<SigningConfig>({
+  privateKeyFile: required(filePath, 'PEM file with the ES256 (P-256) private key of the STI certificate.'),
+  certificateFile: required(filePath, 'PEM file with the STI certificate (and chain) the key belongs to.'),
+  x5uUrl: required(
+    httpUrl,
+    'Public HTTPS URL where verifiers fetch that certificate (PASSporT x5u, info= parameter).',
+  ),
+});
+
+const x5u = object<X5uPolicyConfig>({
+  allowHttp: defaulted(boolean(), false, 'Accept http:// x5u URLs (ATIS-1000074 requires https).'),
+  allowedPorts: defaulted(
+    array(port, { min: 1, uniqueBy: String }),
+    [443, 8443],
+    'Ports an x5u URL may name.',
+  ),
+  allowCidrs: defaulted(
+    array(cidr, { uniqueBy: (s) => s }),
+    [],
+    'Addresses allowed although in a special-purpose or private range (by default those are refused: SSRF).',
+  ),
+  denyCidrs: defaulted(
+    array(cidr, { uniqueBy: (s) => s }),
+    [],
+    'Addresses refused in addition to the special-purpose ranges.',
+  ),
+  allowUserinfoQuery: defaulted(boolean(), false, 'Accept x5u URLs with user info or a query string.'),
+  maxBodyBytes: defaulted(
+    integer({ min: 1024, max: 1_048_576 }),
+    16384,
+    'Largest certificate download, bytes.',
+  ),
+  timeoutMs: defaulted(integer({ min: 50, max: 30_000 }), 2000, 'Certificate fetch timeout.'),
+});
+
+const cache = object<CertCacheConfig>(
+  {
+    maxEntries: defaulted(integer({ min: 1, max: 10_000_000 }), 1000, 'Certificates kept in memory.'),
+    minTtlS: defaulted(
+      integer({ min: 0, max: 31_536_000 }),
+      60,
+      'Lower bound on a cached certificate lifetime.',
+    ),
+    maxTtlS: defaulted(
+      integer({ min: 1, max: 31_536_000 }),
+      86400,
+      'Upper bound on a cached certificate lifetime (never past notAfter).',
+    ),
+    defaultTtlS: defaulted(
+      integer({ min: 1, max: 31_536_000 }),
+      3600,
+      'Lifetime when the response has no Cache-Control/Expires.',
+    ),
+    negativeTtlS: defaulted(integer({ min: 0, max: 86_400 }), 30, 'How long a failed fetch is remembered.'),
+  },
+  {
+    check(c, at, ctx) {
+      const { minTtlS: min, defaultTtlS: def, maxTtlS: max } = c;
+      if (min !== undefined && max !== undefined && min > max) {
+        ctx.report([...at, 'min_ttl_s'], 'conflict', `must not exceed max_ttl_s (${max})`);
+      }
+      if (def !== undefined && min !== undefined && max !== undefined && (def < min || def > max)) {
+        ctx.report(
+          [...at, 'default_ttl_s'],
+          'conflict',
+          `must be between min_ttl_s (${min}) and max_ttl_s (${max})`,
+        );
+      }
+    },
+  },
+);
+
+const stirVerification = object<VerificationConfig>({
+  trustRootsDir: optional(
+    filePath,
+    'Directory of trusted STI-CA root certificates (PEM); absent = the dev PKI CA.',
+  ),
+  maxAgeS: defaulted(
+    integer({ min: 1, max: 3600 }),
+    60,
+    'PASSporT iat older than this is stale (403 Stale Date; RFC 8224 §6.2.1).',
+  ),
+  maxFutureSkewS: defaulted(integer({ min: 0, max: 300 }), 5, 'How far in the future iat may be.'),
+  x5u: defaulted(x5u, {}, 'x5u URL policy, checked before any fetch.'),
+  cache: defaulted(cache, {}, 'Certificate cache.'),
+  crlFile: optional(filePath, 'PEM/DER CRL checked against the signing certificate.'),
+  replay: defaulted(
+    object<VerificationConfig['replay']>({
+      store: defaulted(oneOf(['memory']), 'memory', 'Where seen PASSporTs are remembered.'),
+      maxEntries: defaulted(
+        integer({ min: 1, max: 100_000_000 }),
+        100000,
+        'PASSporTs remembered within the freshness window.',
+      ),
+    }),
+    {},
+    'Replay detection.',
+  ),
+});
+
+const devPki = object<DevPkiConfig>({
+  x5uListen: defaulted(
+    hostPort,
+    '127.0.0.1:8081',
+    'host:port of the built-in loopback x5u server for the dev certificate.',
+  ),
+  spc: defaulted(
+    refine(digitsOrString, 'SPC (1..16 letters/digits)', (v, fail) =>
+      /^[A-Za-z0-9]{1,16}$/.test(v)
+        ? v
+        : fail(`${showValue(v)} is not a Service Provider Code (1..16 letters or digits)`),
+    ),
+    '1234',
+    'Service Provider Code in the dev certificate TNAuthList (RFC 8226 §9).',
+  ),
+});
+
+const stir = object<StirConfig>({
+  signing: optional(
+    signing,
+    'Production signing credentials: all three keys or none. None = dev PKI in data_dir (when any trunk is originating).',
+  ),
+  verification: defaulted(stirVerification, {}, 'Verification service settings (terminating trunks).'),
+  devPki: defaulted(
+    devPki,
+    {},
+    'Development PKI, generated in data_dir when no signing credentials are configured.',
+  ),
+});
+
+export const configSchema = object<Config>({
+  listen: defaulted(
+    array(listen, {
+      min: 1,
+      // Port 0 asks for a fresh port each time: two such entries do not collide.
+      uniqueBy: (l) => (l.port === 0 ? undefined : `${l.transport} ${l.address} ${l.port}`),
+    }),
+    [
+      { transport: 'udp', address: '127.0.0.1', port: 5060 },
+      { transport: 'tcp', address: '127.0.0.1', port: 5060 },
+    ],
+    'SIP sockets to open.',
+  ),
+  sip: defaulted(sip, {}, 'SIP stack settings.'),
+  trunks: defaulted(
+    array(trunk),
+    [],
+    'Peers we exchange calls with. A request is matched against trunks in order; first match wins.',
+  ),
+  routes: defaulted(array(route), [], 'Where B-legs go.'),
+  customers: defaulted(array(customer), [], 'Who owns originating trunks and which numbers they may use.'),
+  unmatchedSource: defaulted(unmatchedSource, {}, 'Requests from an address that matches no trunk.'),
+  stir: defaulted(stir, {}, 'STIR/SHAKEN settings.'),
+  dataDir: defaulted(
+    string({ min: 1, type: 'path' }),
+    '.stirgate',
+    'State directory (dev PKI, generated origids), relative to the working directory.',
+  ),
+  metrics: defaulted(
+    object<Config['metrics']>({
+      listen: defaulted(
+        hostPortOrOff,
+        '127.0.0.1:9464',
+        'host:port of the Prometheus /metrics endpoint; "" turns it off.',
+      ),
+    }),
+    {},
+    'Prometheus endpoint.',
+  ),
+  log: defaulted(
+    object<Config['log']>({
+      level: defaulted(
+        oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+        'info',
+        'Log level (pino).',
+      ),
+    }),
+    {},
+    'Logging.',
+  ),
+});

@@ -1,0 +1,205 @@
+/**
+ * The validated configuration. YAML keys are snake_case, these fields camelCase (`max_message_bytes` ->
+ * `maxMessageBytes`). Every object is frozen after load. Each key is documented in docs/config.md.
+ */
+
+export type ConfigTransport = 'udp' | 'tcp';
+export type LogLevelName = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type TrunkRoleName = 'originating' | 'terminating' | 'passthrough';
+
+/** An IP literal and a port, from `host:port` / `[v6]:port` text. */
+export interface HostPort {
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface ListenConfig {
+  readonly transport: ConfigTransport;
+  /** IP literal to bind. */
+  readonly address: string;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+}
+
+/** RFC 3261 §17.1.1.1 timer base values. */
+export interface SipTimersConfig {
+  readonly t1Ms: number;
+  readonly t2Ms: number;
+  readonly t4Ms: number;
+}
+
+export interface SipLimitsConfig {
+  readonly maxMessageBytes: number;
+  readonly maxHeaders: number;
+  readonly maxLineLength: number;
+  readonly tcpMaxConnections: number;
+  readonly tcpIdleTimeoutS: number;
+  readonly tcpConnectTimeoutMs: number;
+}
+
+export interface SipConfig {
+  readonly timers: SipTimersConfig;
+  readonly limits: SipLimitsConfig;
+  /** Max-Forwards set on the B-leg when the A-leg request has none (RFC 3261 §8.1.1.6). */
+  readonly maxForwards: number;
+  /** User-Agent / Server value; `{version}` already expanded; empty = header omitted. */
+  readonly userAgent: string;
+  readonly callLimits: { readonly maxCalls: number };
+}
+
+export interface TrunkMatchConfig {
+  /** CIDR blocks or addresses (compile with `compileSourceMatcher`). */
+  readonly sources: readonly string[];
+  /** Peer's source port; any when absent. */
+  readonly port?: number;
+  /** Any when absent. */
+  readonly transport?: ConfigTransport;
+}
+
+/** At most one of the two is set. Canonical lower-case header names. */
+export interface HeaderRulesConfig {
+  readonly allow?: readonly string[];
+  readonly deny?: readonly string[];
+}
+
+export interface TrunkVerificationConfig {
+  readonly onFailure: 'mark' | 'reject';
+  readonly requireIdentity: boolean;
+  /** Header carrying the verified attestation to the callee; empty = none. */
+  readonly attestationHeader: string;
+}
+
+interface TrunkCommon {
+  readonly name: string;
+  readonly match: TrunkMatchConfig;
+  /** Name of a route in `routes`. */
+  readonly route: string;
+  /** E.164 country code digits used to globalise national numbers. */
+  readonly countryCode: string;
+  readonly headers: HeaderRulesConfig;
+}
+
+/** A customer sends us calls to sign (authentication service). */
+export interface OriginatingTrunkConfig extends TrunkCommon {
+  readonly role: 'originating';
+  /** Ingress we cannot vouch for (e.g. international gateway): attestation C. */
+  readonly gateway: boolean;
+  /** What to do with an Identity header arriving from the customer. */
+  readonly identityIn: 'replace' | 'keep';
+}
+
+/** Calls arriving to be verified (verification service) before delivery to our customer. */
+export interface TerminatingTrunkConfig extends TrunkCommon {
+  readonly role: 'terminating';
+  readonly verification: TrunkVerificationConfig;
+}
+
+/** No signing, no verification; Identity headers pass unchanged. */
+export interface PassthroughTrunkConfig extends TrunkCommon {
+  readonly role: 'passthrough';
+}
+
+export type TrunkConfig = OriginatingTrunkConfig | TerminatingTrunkConfig | PassthroughTrunkConfig;
+
+export interface NextHopConfig {
+  /** IP literal. */
+  readonly address: string;
+  readonly port: number;
+  readonly transport: ConfigTransport;
+}
+
+export interface RouteConfig {
+  readonly name: string;
+  readonly nextHops: readonly NextHopConfig[];
+  /** Final statuses that move to the next hop; a timeout always does. */
+  readonly failoverOn: readonly number[];
+  readonly inviteTimeoutS?: number;
+}
+
+/** One entry of a customer's `numbers`: E.164 digits without `+`. */
+export type NumberEntryConfig =
+  | { readonly kind: 'exact'; readonly tn: string }
+  | { readonly kind: 'range'; readonly from: string; readonly to: string }
+  | { readonly kind: 'prefix'; readonly prefix: string };
+
+export interface CustomerConfig {
+  readonly name: string;
+  /** Names of originating trunks. */
+  readonly trunks: readonly string[];
+  readonly numbers: readonly NumberEntryConfig[];
+  /** Lower-case UUID; absent until main fills it with `withOrigids` (see `missingOrigids`). */
+  readonly origid?: string;
+}
+
+export interface UnmatchedSourceConfig {
+  readonly action: 'reject' | 'passthrough';
+  /** Final status for `reject`. */
+  readonly status: number;
+  /** Route for `passthrough` (required then). */
+  readonly route?: string;
+}
+
+export interface SigningConfig {
+  readonly privateKeyFile: string;
+  readonly certificateFile: string;
+  readonly x5uUrl: string;
+}
+
+export interface X5uPolicyConfig {
+  readonly allowHttp: boolean;
+  readonly allowedPorts: readonly number[];
+  readonly allowCidrs: readonly string[];
+  readonly denyCidrs: readonly string[];
+  readonly allowUserinfoQuery: boolean;
+  readonly maxBodyBytes: number;
+  readonly timeoutMs: number;
+}
+
+export interface CertCacheConfig {
+  readonly maxEntries: number;
+  readonly minTtlS: number;
+  readonly maxTtlS: number;
+  readonly defaultTtlS: number;
+  readonly negativeTtlS: number;
+}
+
+export interface VerificationConfig {
+  /** Directory of trusted STI-CA roots (PEM); absent = the dev PKI CA. */
+  readonly trustRootsDir?: string;
+  readonly maxAgeS: number;
+  readonly maxFutureSkewS: number;
+  readonly x5u: X5uPolicyConfig;
+  readonly cache: CertCacheConfig;
+  readonly crlFile?: string;
+  readonly replay: { readonly store: 'memory'; readonly maxEntries: number };
+}
+
+export interface DevPkiConfig {
+  /** Where the built-in loopback x5u server listens. */
+  readonly x5uListen: HostPort;
+  /** Service Provider Code in the dev certificate's TNAuthList. */
+  readonly spc: string;
+}
+
+export interface StirConfig {
+  /** Absent = dev PKI in `dataDir` (when any trunk is originating). */
+  readonly signing?: SigningConfig;
+  readonly verification: VerificationConfig;
+  readonly devPki: DevPkiConfig;
+}
+
+export interface Config {
+  readonly listen: readonly ListenConfig[];
+  readonly sip: SipConfig;
+  /** First match wins, in this order. */
+  readonly trunks: readonly TrunkConfig[];
+  readonly routes: readonly RouteConfig[];
+  readonly customers: readonly CustomerConfig[];
+  readonly unmatchedSource: UnmatchedSourceConfig;
+  readonly stir: StirConfig;
+  /** Relative to the working directory. */
+  readonly dataDir: string;
+  /** `listen` absent = metrics off. */
+  readonly metrics: { readonly listen?: HostPort };
+  readonly log: { readonly level: LogLevelName };
+}

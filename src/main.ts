@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+/**
+ * Composition root and command line: config -> logger -> STIR material -> sip stack -> b2bua -> listen;
+ * SIGINT/SIGTERM close it. `stirgate` alone runs the embedded default configuration.
+ */
+import { StartupError, startStirgate } from './app.js';
+import { pkiInit } from './cli/pki-init.js';
+import { ConfigError, checkConfigFile, DEFAULT_CONFIG_YAML, loadConfig } from './config/index.js';
+import { subscribeLogEvents } from './log/log-events.js';
+import { createLogger } from './log/logger.js';
+import { subscribeSipTrace } from './log/sip-trace.js';
+import { VERSION } from './version.js';
+
+const USAGE = `usage:
+  stirgate [--config FILE]          run (embedded default configuration without --config)
+  stirgate config check FILE        validate a configuration file and print every problem
+  stirgate config print-default     print the embedded default configuration
+  stirgate pki init DIR             create a development STI-CA, SP certificate (TNAuthList) and key
+  stirgate demo [CALLS]             SIPp UAC -> Stirgate (sign) -> Stirgate (verify) -> SIPp UAS on loopback
+  stirgate --version`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [cmd, sub, arg] = argv;
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (cmd === '--version') {
+    console.log(VERSION);
+    return 0;
+  }
+  if (cmd === 'config' && sub === 'check' && arg !== undefined) {
+    const r = await checkConfigFile(arg);
+    if (r.ok) {
+      console.log(`${arg}: ok`);
+      return 0;
+    }
+    for (const p of r.problems)
+      console.error(`${arg}: ${p.path}: ${p.message}${p.line !== undefined ? ` (line ${p.line})` : ''}`);
+    return 1;
+  }
+  if (cmd === 'config' && sub === 'print-default') {
+    process.stdout.write(DEFAULT_CONFIG_YAML);
+    return 0;
+  }
+  if (cmd === 'demo') {
+    // Lazy: the demo pulls in SIPp process handling that `stirgate` itself never needs.
+    const { runDemo } = await import('./cli/demo.js');
+    const r = await runDemo(sub !== undefined ? { calls: Number(sub) } : {});
+    return r.ok ? 0 : 1;
+  }
+  if (cmd === 'pki' && sub === 'init' && arg !== undefined) {
+    await pkiInit(arg);
+    return 0;
+  }
+  let file: string | undefined;
+  if (cmd === '--config' || cmd === '-c') {
+    if (sub === undefined) {
+      console.error(USAGE);
+      return 2;
+    }
+    file = sub;
+  } else if (cmd !== undefined) {
+    console.error(USAGE);
+    return 2;
+  }
+  return run(file);
+}
+
+async function run(file: string | undefined): Promise<number> {
+  let config: Awaited<ReturnType<typeof loadConfig>>;
+  try {
+    config = await loadConfig({
+      ...(file !== undefined ? { file } : {}),
+      env: process.env,
+      version: VERSION,
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 1;
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.log.level });
+  const stopLogEvents = subscribeLogEvents(logger);
+  const stopSipTrace = subscribeSipTrace(logger); // a no-op unless log.level is trace
+  let app: Awaited<ReturnType<typeof startStirgate>>;
+  try {
+    app = await startStirgate(config, logger);
+  } catch (err) {
+    if (err instanceof StartupError) {
+      logger.fatal({ code: err.code, err: err.cause }, err.message);
+      console.error(`stirgate: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping');
+      app.close().then(resolve, resolve);
+      stopLogEvents();
+      stopSipTrace();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error('stirgate: fatal:', err);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,119 @@
+import type { CertCacheEvent } from '../events.js';
+import type { SipParseErrorCode } from '../sip/message/errors.js';
+import type { TimeoutTimer } from '../sip/transaction/transaction-events.js';
+import type { TransportErrorCode, TransportProtocol } from '../sip/transport/types.js';
+import type { CertFailureCode } from '../stir/certs/cert-cache.js';
+import type { SignErrorCode } from '../stir/signer.js';
+
+/**
+ * Label values for Stirgate metrics. Every label is low-cardinality: closed unions from the core, or values
+ * a peer chooses folded into a known set (`other`). Never numbers, Call-IDs or URLs.
+ *
+ * Lists below are checked for exhaustiveness against the core's unions: adding a code to the core without
+ * listing it here fails the type check (so zero-initialised series stay complete).
+ */
+
+/** `allOf<Union>()([...])`: a runtime list of every member of a string union, checked by the compiler. */
+export function allOf<T extends string>() {
+  return <const L extends readonly T[]>(
+    list: L &
+      ([Exclude<T, L[number]>] extends [never] ? unknown : { readonly missing: Exclude<T, L[number]> }),
+  ): readonly T[] => list;
+}
+
+export const SIGN_FAILURE_CODES = allOf<SignErrorCode>()([
+  'no_calling_number',
+  'no_called_number',
+  'invalid_input',
+  'sign_failed',
+]);
+
+export const CERT_FAILURE_CODES = allOf<CertFailureCode>()([
+  'x5u_disallowed',
+  'cert_fetch_failed',
+  'cert_untrusted',
+  'no_tnauthlist',
+  'cert_expired',
+]);
+
+export type CacheLookupResult = Exclude<CertCacheEvent['kind'], 'fetch_error'>;
+export const CACHE_LOOKUP_RESULTS = allOf<CacheLookupResult>()(['hit', 'negative_hit', 'stale', 'miss']);
+
+export const PROTOCOLS = allOf<TransportProtocol>()(['udp', 'tcp']);
+
+export const PARSE_ERROR_CODES = allOf<SipParseErrorCode>()([
+  'too_large',
+  'too_many_headers',
+  'line_too_long',
+  'incomplete',
+  'bad_start_line',
+  'bad_version',
+  'bad_status_code',
+  'bad_header',
+  'missing_header',
+  'duplicate_header',
+  'bad_content_length',
+  'bad_cseq',
+  'cseq_method_mismatch',
+  'bad_max_forwards',
+  'bad_via',
+  'bad_uri',
+  'bad_name_addr',
+]);
+
+export const TIMEOUT_TIMERS = allOf<TimeoutTimer>()(['B', 'F', 'H', 'cancel', 'ack', 'guard']);
+
+export const TRANSPORT_ERROR_CODES = allOf<TransportErrorCode>()([
+  'connect_failed',
+  'connect_timeout',
+  'connection_closed',
+  'send_failed',
+  'no_listener',
+]);
+
+/** B2BUA call end causes (b2bua.ts `#end`); anything else is `other`. */
+const CALL_END_CAUSES: ReadonlySet<string> = new Set([
+  'bye',
+  'cancelled',
+  'failed',
+  'rejected',
+  'no_route',
+  'ack_timeout',
+  'shutdown',
+]);
+
+export function callEndCauseLabel(cause: string | undefined): string {
+  return cause !== undefined && CALL_END_CAUSES.has(cause) ? cause : 'other';
+}
+
+const STATUS_CLASSES: ReadonlySet<string> = new Set(['1xx', '2xx', '3xx', '4xx', '5xx', '6xx']);
+
+/** `1xx` ... `6xx`; anything else (a status the parser let through outside 100..699) is `other`. */
+export function statusClassLabel(statusClass: string | undefined): string {
+  return statusClass !== undefined && STATUS_CLASSES.has(statusClass) ? statusClass : 'other';
+}
+
+/** Node socket error codes worth telling apart; the rest fold into `other`. */
+const ERRNOS: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EMSGSIZE',
+  'EADDRINUSE',
+  'EADDRNOTAVAIL',
+  'EACCES',
+  'ENOBUFS',
+]);
+
+export function errnoLabel(errno: string): string {
+  return ERRNOS.has(errno) ? errno : 'other';
+}
+
+/** PASSporT attest as a label: A, B, C, or `none` (no valid token, or a value outside RFC 8588). */
+export function attestLabel(attest: string | undefined): string {
+  return attest === 'A' || attest === 'B' || attest === 'C' ? attest : 'none';
+}

@@ -1,0 +1,114 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { HostPort } from '../config/types.js';
+import type { Logger } from '../log/logger.js';
+import { VERSION } from '../version.js';
+import { createStirgateMetrics, type MetricsStats } from './stirgate-metrics.js';
+import { subscribeMetrics } from './subscribe-metrics.js';
+
+export type { MetricsStats } from './stirgate-metrics.js';
+
+export interface MetricsOptions {
+  /** Where `/metrics` and `/healthz` listen (config `metrics.listen`; port 0 picks a free port). */
+  readonly listen: HostPort;
+  /** Read on every scrape for the active-calls/dialogs/transactions/connections gauges. */
+  readonly stats: () => MetricsStats;
+  readonly logger: Logger;
+  /** `stirgate_build_info{version}`; defaults to the package version. */
+  readonly version?: string;
+}
+
+export interface MetricsEndpoint {
+  /** Absolute URL of the exposition, e.g. `http://127.0.0.1:9464/metrics`. */
+  readonly url: string;
+  readonly registry: Registry;
+  /** Stop serving and unsubscribe from every channel. */
+  close(): Promise<void>;
+}
+
+/** Longest a scrape may take before we give up on the connection. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * Start the Prometheus endpoint: a prom-client registry with the default process metrics (including
+ * nodejs_eventloop_lag_*) and every Stirgate series, fed by `node:diagnostics_channel` subscriptions; served by
+ * node:http on `GET /metrics` (text exposition format 0.0.4) and `GET /healthz`.
+ *
+ * The call path never imports this module: it publishes events, this module observes them.
+ */
+export async function startMetrics(opts: MetricsOptions): Promise<MetricsEndpoint> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = createStirgateMetrics(registry, { stats: opts.stats, version: opts.version ?? VERSION });
+  const unsubscribe = subscribeMetrics(metrics);
+  const logger = opts.logger;
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const method = req.method ?? 'GET';
+    const path = (req.url ?? '/').split('?')[0];
+    if (method !== 'GET' && method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Length': 0 });
+      res.end();
+      return;
+    }
+    if (path === '/healthz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': 3 });
+      res.end(method === 'HEAD' ? undefined : 'ok\n');
+      return;
+    }
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': 10 });
+      res.end(method === 'HEAD' ? undefined : 'not found\n');
+      return;
+    }
+    registry.metrics().then(
+      (body) => {
+        res.writeHead(200, {
+          'Content-Type': registry.contentType,
+          'Content-Length': Buffer.byteLength(body),
+        });
+        res.end(method === 'HEAD' ? undefined : body);
+      },
+      (err: unknown) => {
+        logger.error({ err, event: 'metrics_collect_failed' }, 'metrics collection failed');
+        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('metrics collection failed\n');
+      },
+    );
+  };
+
+  const server: Server = createServer(handle);
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.keepAliveTimeout = 65_000; // longer than Prometheus' idle keep-alive, so scrapes reuse connections
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.listen.port, opts.listen.address, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    unsubscribe();
+    throw err;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const host = opts.listen.address.includes(':') ? `[${opts.listen.address}]` : opts.listen.address;
+  const url = `http://${host}:${port}/metrics`;
+  logger.info({ url, event: 'metrics_listening' }, 'serving Prometheus metrics');
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    registry,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        unsubscribe();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,305 @@
+import { SipRequest, type SipResponse } from '../message/message.js';
+import type { Flow, Target, TransportError } from '../transport/types.js';
+import { nextTimerA, waitTimer } from './timers.js';
+import {
+  followUpTarget,
+  Outgoing,
+  TransactionBase,
+  type TransactionContext,
+  type TransitionTable,
+} from './transaction-base.js';
+import type {
+  CancelOptions,
+  ClientInviteState,
+  ClientTransaction,
+  ClientTransactionEvents,
+} from './types.js';
+
+export interface ClientInviteContext extends TransactionContext {
+  /** RFC 3261 §9.1: run a CANCEL as its own non-INVITE client transaction (same branch as the INVITE). */
+  sendCancel(cancel: SipRequest, target: Target): void;
+}
+
+type Input =
+  | { readonly kind: 'provisional'; readonly res: SipResponse }
+  | { readonly kind: 'success'; readonly res: SipResponse }
+  | { readonly kind: 'failure'; readonly res: SipResponse }
+  | { readonly kind: 'cancel'; readonly options: CancelOptions }
+  | { readonly kind: 'timer_a' }
+  | { readonly kind: 'timer_b' }
+  | { readonly kind: 'timer_c' }
+  | { readonly kind: 'timer_d' }
+  | { readonly kind: 'timer_m' }
+  | { readonly kind: 'cancel_timeout' }
+  | { readonly kind: 'transport_error'; readonly err: TransportError };
+
+const TIMER_A = { kind: 'timer_a' } as const;
+const TIMER_B = { kind: 'timer_b' } as const;
+const TIMER_C = { kind: 'timer_c' } as const;
+const TIMER_D = { kind: 'timer_d' } as const;
+const TIMER_M = { kind: 'timer_m' } as const;
+const CANCEL_TIMEOUT = { kind: 'cancel_timeout' } as const;
+
+/**
+ * INVITE client transaction: RFC 3261 §17.1.1 (Figure 5) as updated by RFC 6026 §7.2 (Accepted state,
+ * Timer M). Inputs with no entry in a state are absorbed.
+ */
+const TABLE: TransitionTable<ClientInviteState, Input, ClientInviteTransaction> = {
+  calling: {
+    // RFC 3261 §17.1.1.2: a provisional stops retransmissions; a deferred CANCEL goes now (§9.1).
+    provisional: (tx, i) => tx.enterProceeding(i.res),
+    success: (tx, i) => tx.enterAccepted(i.res),
+    failure: (tx, i) => tx.enterCompleted(i.res),
+    // RFC 3261 §9.1: no provisional yet, so the CANCEL waits for one.
+    cancel: (tx, i) => tx.deferCancel(i.options),
+    timer_a: (tx) => tx.retransmit(),
+    timer_b: (tx) => tx.timeout('B'),
+    transport_error: (tx, i) => tx.transportError(i.err),
+  },
+  // GAP(RFC 3261 §17.1.4): past Calling the INVITE has reached the peer; a late transport failure (a lost
+  // TCP connection) is not reported — Timer C / the TU's CANCEL bound the wait instead.
+  proceeding: {
+    provisional: (tx, i) => tx.passProvisional(i.res),
+    success: (tx, i) => tx.enterAccepted(i.res),
+    failure: (tx, i) => tx.enterCompleted(i.res),
+    cancel: (tx, i) => tx.sendCancel(i.options),
+    // RFC 3261 §16.8: Timer C in Proceeding -> CANCEL the branch.
+    timer_c: (tx) => tx.sendCancel({}),
+    // RFC 3261 §9.1: no final 64*T1 after the CANCEL -> consider the transaction cancelled.
+    cancel_timeout: (tx) => tx.timeout('cancel'),
+  },
+  accepted: {
+    // RFC 6026 §7.2: every 2xx (retransmissions, other forks) goes to the TU; the TU ACKs them.
+    success: (tx, i) => tx.passUp(i.res),
+    timer_m: (tx) => tx.terminate('normal'),
+  },
+  completed: {
+    // RFC 3261 §17.1.1.2: a retransmitted final is absorbed and answered with the same ACK.
+    failure: (tx) => tx.resendAck(),
+    timer_d: (tx) => tx.terminate('normal'),
+    transport_error: (tx, i) => tx.transportError(i.err),
+  },
+  terminated: {},
+};
+
+/** Fields copied from the request at start, so later edits of the request object cannot change ACK/CANCEL. */
+interface RequestSnapshot {
+  readonly uri: string;
+  readonly via: string;
+  readonly from: string;
+  readonly to: string;
+  readonly callId: string;
+  readonly seq: number;
+  readonly routes: readonly string[];
+}
+
+export class ClientInviteTransaction
+  extends TransactionBase<ClientTransactionEvents, ClientInviteState, Input>
+  implements ClientTransaction
+{
+  readonly side = 'client';
+  readonly kind = 'invite';
+  readonly request: SipRequest;
+  readonly target: Target;
+  protected readonly table = TABLE;
+  declare protected readonly ctx: ClientInviteContext;
+  #flow: Flow | undefined;
+  readonly #out: Outgoing<SipRequest>;
+  readonly #snap: RequestSnapshot;
+  #intervalA: number;
+  #pendingCancel: CancelOptions | undefined;
+  #cancelSent = false;
+  #ack: Outgoing<SipRequest> | undefined;
+
+  constructor(ctx: ClientInviteContext, branch: string, request: SipRequest, target: Target) {
+    super(ctx, branch, 'INVITE', target.protocol, 'calling');
+    this.request = request;
+    this.target = target;
+    this.#out = new Outgoing(request);
+    this.#snap = snapshot(request);
+    this.#intervalA = ctx.timers.a;
+  }
+
+  get flow(): Flow | undefined {
+    return this.#flow;
+  }
+
+  /** RFC 3261 §17.1.1.2: send, start Timer A (unreliable only) and Timer B. */
+  start(): void {
+    this.transmit(this.target, this.#out.message, (flow) => {
+      this.#flow ??= flow;
+    });
+    if (!this.reliable) this.arm('A', this.#intervalA, TIMER_A);
+    this.arm('B', this.ctx.timers.b, TIMER_B);
+  }
+
+  /** A response whose branch and CSeq method match (RFC 3261 §17.1.3). */
+  receiveResponse(res: SipResponse, flow: Flow): void {
+    if (this.reliable) this.#flow ??= flow;
+    const s = res.status;
+    const handled =
+      s < 200
+        ? this.dispatch({ kind: 'provisional', res })
+        : s < 300
+          ? this.dispatch({ kind: 'success', res })
+          : this.dispatch({ kind: 'failure', res });
+    if (!handled) this.noteAbsorbed('response');
+  }
+
+  cancel(options: CancelOptions = {}): void {
+    this.dispatch({ kind: 'cancel', options });
+  }
+
+  protected transportFailed(err: TransportError): void {
+    this.dispatch({ kind: 'transport_error', err });
+  }
+
+  // --- actions named in the table -------------------------------------------------------------
+
+  enterProceeding(res: SipResponse): void {
+    this.disarm('A');
+    this.disarm('B');
+    this.setState('proceeding');
+    this.#armTimerC();
+    if (this.#pendingCancel !== undefined) {
+      const options = this.#pendingCancel;
+      this.#pendingCancel = undefined;
+      this.sendCancel(options);
+    }
+    this.passUp(res);
+  }
+
+  passProvisional(res: SipResponse): void {
+    // RFC 3261 §16.7 step 2: 101-199 restarts Timer C (not after our CANCEL is out).
+    if (res.status > 100 && !this.#cancelSent) this.#armTimerC();
+    this.passUp(res);
+  }
+
+  /** RFC 6026 §7.2: a 2xx moves to Accepted; Timer M keeps the transaction to catch 2xx retransmissions. */
+  enterAccepted(res: SipResponse): void {
+    this.#stopCallingTimers();
+    this.setState('accepted');
+    this.passUp(res);
+    this.arm('M', this.ctx.timers.m, TIMER_M);
+  }
+
+  /** RFC 3261 §17.1.1.2: a 300-699 final -> ACK it, pass it up, Timer D. */
+  enterCompleted(res: SipResponse): void {
+    this.#stopCallingTimers();
+    this.setState('completed');
+    this.#ack = new Outgoing(this.#buildAck(res));
+    this.transmit(followUpTarget(this.target, this.#flow), this.#ack.message);
+    this.passUp(res);
+    this.arm('D', waitTimer(this.ctx.timers, 'd', this.reliable), TIMER_D);
+  }
+
+  passUp(res: SipResponse): void {
+    this.emit('response', res);
+  }
+
+  retransmit(): void {
+    this.transmit(this.target, this.#out.wire(this.ctx));
+    this.noteRetransmit('A');
+    this.#intervalA = nextTimerA(this.#intervalA);
+    this.arm('A', this.#intervalA, TIMER_A);
+  }
+
+  resendAck(): void {
+    this.noteAbsorbed('response');
+    if (this.#ack === undefined) return;
+    this.transmit(followUpTarget(this.target, this.#flow), this.#ack.wire(this.ctx));
+    this.noteRetransmit('ack');
+  }
+
+  deferCancel(options: CancelOptions): void {
+    this.#pendingCancel ??= options;
+  }
+
+  /** RFC 3261 §9.1: build and send the CANCEL once; bound the wait for the final with 64*T1. */
+  sendCancel(options: CancelOptions): void {
+    if (this.#cancelSent) return;
+    this.#cancelSent = true;
+    this.disarm('C');
+    this.ctx.sendCancel(this.#buildCancel(options), followUpTarget(this.target, this.#flow));
+    this.arm('cancel', this.ctx.timers.b, CANCEL_TIMEOUT);
+  }
+
+  timeout(timer: 'B' | 'cancel'): void {
+    this.timeOut(timer, () => this.emit('timeout'));
+  }
+
+  transportError(err: TransportError): void {
+    this.failTransport(err);
+  }
+
+  protected override onTerminate(): void {
+    this.#pendingCancel = undefined;
+  }
+
+  // --- helpers ------------------------------------------------------------------------------
+
+  #stopCallingTimers(): void {
+    this.disarm('A');
+    this.disarm('B');
+    this.disarm('C');
+    this.disarm('cancel');
+    // RFC 3261 §9.1: a final arrived before any provisional -> the deferred CANCEL is not sent.
+    this.#pendingCancel = undefined;
+  }
+
+  #armTimerC(): void {
+    if (this.ctx.timers.c > 0) this.arm('C', this.ctx.timers.c, TIMER_C);
+  }
+
+  /**
+   * RFC 3261 §17.1.1.3: ACK for a non-2xx final — same Request-URI, Call-ID, From, CSeq number; To from
+   * the response (its tag); a single Via equal to the request's top Via; the request's Route set.
+   */
+  #buildAck(res: SipResponse): SipRequest {
+    const s = this.#snap;
+    const ack = new SipRequest('ACK', s.uri);
+    ack.append('via', s.via);
+    for (const r of s.routes) ack.append('route', r);
+    ack.append('max-forwards', '70');
+    ack.append('from', s.from);
+    ack.append('to', res.get('to') ?? s.to);
+    ack.append('call-id', s.callId);
+    ack.append('cseq', `${s.seq} ACK`);
+    ack.append('content-length', '0');
+    return ack;
+  }
+
+  /**
+   * RFC 3261 §9.1: CANCEL — same Request-URI, Call-ID, To, From and CSeq number (method CANCEL), a single
+   * Via equal to the request's top Via (same branch), the request's Route set.
+   */
+  #buildCancel(options: CancelOptions): SipRequest {
+    const s = this.#snap;
+    const cancel = new SipRequest('CANCEL', s.uri);
+    cancel.append('via', s.via);
+    for (const r of s.routes) cancel.append('route', r);
+    cancel.append('max-forwards', '70');
+    cancel.append('from', s.from);
+    cancel.append('to', s.to);
+    cancel.append('call-id', s.callId);
+    cancel.append('cseq', `${s.seq} CANCEL`);
+    // RFC 3326: why we cancel (e.g. the A-leg's CANCEL reason, relayed).
+    if (options.reason !== undefined) cancel.append('reason', options.reason);
+    cancel.append('content-length', '0');
+    return cancel;
+  }
+}
+
+function snapshot(req: SipRequest): RequestSnapshot {
+  const routes: string[] = [];
+  for (const h of req.headers) if (h.name === 'route') routes.push(h.value);
+  return {
+    uri: req.uri,
+    via: req.get('via') ?? '',
+    from: req.get('from') ?? '',
+    to: req.get('to') ?? '',
+    callId: req.callId,
+    seq: req.cseq.seq,
+    routes,
+  };
+}

@@ -1,0 +1,15 @@
+/** Stable codes for misuse of the transaction layer by its user. Protocol failures are events, not throws. */
+export type TransactionErrorCode =
+  | 'closed' // the layer was closed
+  | 'invalid_request' // ACK/CANCEL through sendRequest, or a request the layer cannot send
+  | 'invalid_response' // status outside 100-699, or a 2xx-only call with another status
+  | 'no_local_address'; // the listener is bound to a wildcard and no viaHost was configured
+
+export class TransactionError extends Error {
+  readonly code: TransactionErrorCode;
+  constructor(code: TransactionErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TransactionError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,223 @@
+import { channel } from 'node:diagnostics_channel';
+import { SipParseError } from '../message/errors.js';
+import type { SipMessage, SipResponse } from '../message/message.js';
+import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from '../message/parse.js';
+import { serializeMessage } from '../message/serialize.js';
+import type { Via } from '../message/types.js';
+import type { InboundSink } from './inbound-sink.js';
+import { responseTarget, type SendTarget } from './response-target.js';
+import { TcpTransport } from './tcp-transport.js';
+import { describeMessage, publish, wants } from './transport-events.js';
+import {
+  type Endpoint,
+  type Flow,
+  type InboundMessage,
+  type InboundParseError,
+  type ListenSpec,
+  type Target,
+  TransportError,
+  type TransportLimits,
+  type TransportProtocol,
+} from './types.js';
+import { UdpTransport } from './udp-transport.js';
+import { stampReceived } from './via-received.js';
+
+/**
+ * Full SIP message traces (direction, peer, message or bytes) for trace-level logging. Kept off the
+ * TRANSPORT_EVENT_NAMES list on purpose: metrics never subscribe, and with no subscriber a send or receive
+ * pays one property read.
+ */
+const traceChannel = channel('stirgate:transport:trace');
+
+export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = Object.freeze({
+  maxMessageSize: 65_536,
+  maxHeaders: DEFAULT_MESSAGE_LIMITS.maxHeaders,
+  maxLineLength: DEFAULT_MESSAGE_LIMITS.maxLineLength,
+  tcpMaxConnections: 2048,
+  tcpIdleTimeoutMs: 120_000,
+  tcpConnectTimeoutMs: 10_000,
+});
+
+export type Unsubscribe = () => void;
+
+/**
+ * The SIP transport layer (RFC 3261 §18): UDP and TCP behind one interface. Inbound requests get their top
+ * Via stamped with `received`/`rport` (§18.2.1, RFC 3581 §4) before they are handed up; responses are routed
+ * with `responseTarget` (§18.2.2). Observability goes to `stirgate:transport:*` diagnostics channels.
+ */
+export class TransportLayer {
+  readonly limits: TransportLimits;
+  readonly #udp: UdpTransport;
+  readonly #tcp: TcpTransport;
+  readonly #onMessage: ((m: InboundMessage) => void)[] = [];
+  readonly #onParseError: ((e: InboundParseError) => void)[] = [];
+  #closing: Promise<void> | undefined;
+
+  constructor(limits: Partial<TransportLimits> = {}) {
+    this.limits = Object.freeze(checkLimits({ ...DEFAULT_TRANSPORT_LIMITS, ...limits }));
+    const messageLimits: MessageLimits = {
+      ...DEFAULT_MESSAGE_LIMITS,
+      maxMessageSize: this.limits.maxMessageSize,
+      maxHeaders: this.limits.maxHeaders,
+      maxLineLength: this.limits.maxLineLength,
+    };
+    const sink: InboundSink = {
+      message: (message, flow, receivedAt, raw) => this.#inbound(message, flow, receivedAt, raw),
+      parseError: (error, flow, raw) => this.#parseError(error, flow, raw),
+    };
+    this.#udp = new UdpTransport(messageLimits, sink);
+    this.#tcp = new TcpTransport(this.limits, messageLimits, sink);
+  }
+
+  /** Bind every spec, in order; resolves with the bound endpoints (real ports for port 0). */
+  async listen(specs: readonly ListenSpec[]): Promise<Flow['local'][]> {
+    if (this.#closing !== undefined) throw new TransportError('no_listener', 'transport layer is closed');
+    const bound: Endpoint[] = [];
+    for (const spec of specs) {
+      const t = this.#transport(spec.protocol);
+      bound.push(await t.listen(spec.address, spec.port));
+    }
+    return bound;
+  }
+
+  /** Subscribe to inbound messages (requests already Via-stamped). Returns an unsubscribe function. */
+  onMessage(cb: (m: InboundMessage) => void): Unsubscribe {
+    return subscribe(this.#onMessage, cb);
+  }
+
+  /** Subscribe to messages that could not be parsed (or framed). Returns an unsubscribe function. */
+  onParseError(cb: (e: InboundParseError) => void): Unsubscribe {
+    return subscribe(this.#onParseError, cb);
+  }
+
+  /** Where a response goes (RFC 3261 §18.2.2, RFC 3581 §4). See `responseTarget` in response-target.ts. */
+  responseTarget(res: SipResponse | Via, requestFlow: Flow): SendTarget {
+    return responseTarget(res, requestFlow);
+  }
+
+  /**
+   * Send a message or pre-serialised bytes. Resolves with the flow used (our local endpoint, the peer,
+   * the connection id for TCP); rejects with TransportError (`connect_failed`, `connect_timeout`,
+   * `connection_closed`, `send_failed`, `no_listener`).
+   */
+  async send(target: Target | SendTarget, data: SipMessage | Buffer): Promise<Flow> {
+    if (this.#closing !== undefined) throw new TransportError('no_listener', 'transport layer is closed');
+    const bytes = Buffer.isBuffer(data) ? data : serializeMessage(data);
+    const protocol = target.protocol;
+    let flow: Flow;
+    if (protocol === 'udp') flow = await this.#udp.send(target, bytes);
+    else if (protocol === 'tcp') flow = await this.#tcp.send(target, bytes);
+    else throw new TransportError('no_listener', `unsupported transport ${String(protocol)}`);
+    if (wants('stirgate:transport:message_out')) {
+      publish('stirgate:transport:message_out', { ...describeMessage(protocol, data), bytes: bytes.length });
+    }
+    if (traceChannel.hasSubscribers)
+      traceChannel.publish({ direction: 'out', protocol, remote: flow.remote, data });
+    return flow;
+  }
+
+  /**
+   * Our address:port for Via sent-by / Contact on this protocol: the first listener of that protocol (and
+   * family, when given). A wildcard bind (`0.0.0.0`, `::`) is returned as is — advertise a configured
+   * address instead. Throws TransportError `no_listener` when there is none.
+   */
+  localEndpoint(protocol: TransportProtocol, family?: 4 | 6): Endpoint {
+    const e = this.#transport(protocol).localEndpoint(family);
+    if (e === undefined) {
+      throw new TransportError(
+        'no_listener',
+        `no ${protocol} listener${family === undefined ? '' : ` for IPv${family}`}`,
+      );
+    }
+    return e;
+  }
+
+  /** Whether a TCP connection is still open (a response may go back on it, RFC 3261 §18.2.2). */
+  isConnectionOpen(connectionId: number): boolean {
+    return this.#tcp.isOpen(connectionId);
+  }
+
+  stats(): { tcpConnections: number } {
+    return { tcpConnections: this.#tcp.connectionCount };
+  }
+
+  /** Close sockets, servers and connections. Idempotent; leaves no handles behind. */
+  close(): Promise<void> {
+    this.#closing ??= Promise.all([this.#tcp.close(), this.#udp.close()]).then(() => undefined);
+    return this.#closing;
+  }
+
+  #transport(protocol: TransportProtocol): UdpTransport | TcpTransport {
+    if (protocol === 'udp') return this.#udp;
+    if (protocol === 'tcp') return this.#tcp;
+    throw new TransportError('no_listener', `unsupported transport ${String(protocol)}`);
+  }
+
+  #inbound(message: SipMessage, flow: Flow, receivedAt: bigint, raw: Buffer): void {
+    if (message.isRequest()) {
+      try {
+        stampReceived(message, flow.remote);
+      } catch (err) {
+        // A top Via the parser let through but that cannot be read: a parse failure like any other.
+        if (err instanceof SipParseError) {
+          err.partial ??= message;
+          this.#parseError(err, flow, raw);
+        } else {
+          publish('stirgate:transport:handler_error', { error: err });
+        }
+        return;
+      }
+    }
+    if (wants('stirgate:transport:message_in')) {
+      publish('stirgate:transport:message_in', describeMessage(flow.protocol, message));
+    }
+    if (traceChannel.hasSubscribers) {
+      traceChannel.publish({ direction: 'in', protocol: flow.protocol, remote: flow.remote, data: raw });
+    }
+    const event: InboundMessage = { message, flow, receivedAt };
+    for (const cb of this.#onMessage) guard(cb, event);
+  }
+
+  #parseError(error: SipParseError, flow: Flow, raw: Buffer): void {
+    publish('stirgate:transport:parse_error', { protocol: flow.protocol, code: error.code });
+    // RFC 3261 §18.2.1 / RFC 3581 §4 hold for a request we refuse too: stamp received/rport on the partial
+    // message, so a stateless 400/505 goes back to the source, not to the Via's (maybe bogus) host.
+    const partial = error.partial;
+    if (partial?.isRequest()) {
+      try {
+        stampReceived(partial, flow.remote);
+      } catch {
+        // top Via unparseable: the responder falls back to the source address
+      }
+    }
+    const event: InboundParseError = { error, flow, raw };
+    for (const cb of this.#onParseError) guard(cb, event);
+  }
+}
+
+function subscribe<T>(list: T[], cb: T): Unsubscribe {
+  list.push(cb);
+  return () => {
+    const i = list.indexOf(cb);
+    if (i >= 0) list.splice(i, 1);
+  };
+}
+
+/** A throwing handler must not unwind into a socket callback (that would crash the process). */
+function guard<T>(cb: (e: T) => void, event: T): void {
+  try {
+    cb(event);
+  } catch (error) {
+    publish('stirgate:transport:handler_error', { error });
+  }
+}
+
+function checkLimits(l: TransportLimits): TransportLimits {
+  for (const [key, value] of Object.entries(l)) {
+    const min = key === 'tcpIdleTimeoutMs' ? 0 : 1;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+      throw new RangeError(`transport limit ${key} must be an integer >= ${min}, got ${String(value)}`);
+    }
+  }
+  return l;
+}

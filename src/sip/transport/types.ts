@@ -1,0 +1,75 @@
+import type { SipParseError } from '../message/errors.js';
+import type { SipMessage } from '../message/message.js';
+
+/** Transports this element speaks (RFC 3261 §18). TLS attaches here later. */
+export type TransportProtocol = 'udp' | 'tcp';
+
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+/**
+ * The path a message travelled: protocol, our socket, the peer. For TCP `connectionId` names the
+ * connection so a response goes back on it (RFC 3261 §18.2.2).
+ */
+export interface Flow {
+  readonly protocol: TransportProtocol;
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  readonly connectionId?: number;
+}
+
+/** Where to send: a connection is reused when `connectionId` is set and still open, else one is opened/reused by address. */
+export interface Target {
+  readonly protocol: TransportProtocol;
+  readonly remote: Endpoint;
+  readonly connectionId?: number;
+}
+
+export interface ListenSpec {
+  readonly protocol: TransportProtocol;
+  readonly address: string;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+}
+
+export interface InboundMessage {
+  readonly message: SipMessage;
+  readonly flow: Flow;
+  /** process.hrtime.bigint() when the bytes arrived. */
+  readonly receivedAt: bigint;
+}
+
+export interface InboundParseError {
+  readonly error: SipParseError;
+  readonly flow: Flow;
+  readonly raw: Buffer;
+}
+
+/** Stable codes for transport failures surfaced to the transaction layer. */
+export type TransportErrorCode =
+  | 'connect_failed'
+  | 'connect_timeout'
+  | 'connection_closed'
+  | 'send_failed'
+  | 'no_listener';
+
+export class TransportError extends Error {
+  readonly code: TransportErrorCode;
+  constructor(code: TransportErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TransportError';
+    this.code = code;
+  }
+}
+
+export interface TransportLimits {
+  /** Largest message accepted, bytes (default 65536). */
+  readonly maxMessageSize: number;
+  readonly maxHeaders: number;
+  readonly maxLineLength: number;
+  readonly tcpMaxConnections: number;
+  readonly tcpIdleTimeoutMs: number;
+  readonly tcpConnectTimeoutMs: number;
+}

@@ -1,0 +1,179 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { SipMessage } from '../message/message.js';
+import { type MessageLimits, parseMessage } from '../message/parse.js';
+import { familyOf, isWildcard, normalizeAddress, stripBrackets, toEndpoint } from './endpoint.js';
+import { deliver, errnoOf, type InboundSink } from './inbound-sink.js';
+import type { SendTarget } from './response-target.js';
+import { publish } from './transport-events.js';
+import { type Endpoint, type Flow, TransportError } from './types.js';
+
+/** SO_RCVBUF / SO_SNDBUF asked for on every UDP socket. */
+const UDP_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
+interface UdpListener {
+  readonly socket: Socket;
+  readonly family: 4 | 6;
+  readonly local: Endpoint;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+
+/**
+ * UDP transport (RFC 3261 §18): one dgram socket per listen address ('udp4' or 'udp6' by family).
+ * Each datagram is one message, parsed in datagram mode — octets after Content-Length are ignored
+ * (RFC 3261 §18.3, RFC 4475 §3.1.1.8).
+ */
+export class UdpTransport {
+  readonly #limits: MessageLimits;
+  readonly #sink: InboundSink;
+  readonly #listeners: UdpListener[] = [];
+  #closed = false;
+
+  constructor(limits: MessageLimits, sink: InboundSink) {
+    this.#limits = limits;
+    this.#sink = sink;
+  }
+
+  get listeners(): readonly Endpoint[] {
+    return this.#listeners.map((l) => l.local);
+  }
+
+  /** Bind a socket; resolves with the bound endpoint (the real port when `port` is 0). */
+  listen(address: string, port: number): Promise<Endpoint> {
+    if (this.#closed) return Promise.reject(new TransportError('no_listener', 'transport is closed'));
+    const host = stripBrackets(address);
+    const family = familyOf(host) ?? 4;
+    // A bursty trunk outruns the kernel's default receive buffer (~208 KiB here) long before the CPU is
+    // busy: ask for 4 MiB (the kernel caps it at net.core.rmem_max) so bursts queue instead of dropping.
+    const socket = createSocket({
+      type: family === 6 ? 'udp6' : 'udp4',
+      recvBufferSize: UDP_SOCKET_BUFFER_BYTES,
+      sendBufferSize: UDP_SOCKET_BUFFER_BYTES,
+    });
+    return new Promise<Endpoint>((resolve, reject) => {
+      const onBindError = (err: Error): void => {
+        socket.close();
+        reject(err);
+      };
+      socket.once('error', onBindError);
+      socket.bind({ address: host, port, exclusive: true }, () => {
+        socket.off('error', onBindError);
+        // After bind, socket errors are reported and survived (RFC 3261 leaves UDP loss to retransmission).
+        socket.on('error', (err) =>
+          publish('stirgate:transport:socket_error', { protocol: 'udp', errno: errnoOf(err) }),
+        );
+        const a = socket.address();
+        const listener: UdpListener = { socket, family, local: toEndpoint(a.address, a.port) };
+        socket.on('message', (msg, rinfo) => this.#onDatagram(listener, msg, rinfo));
+        this.#listeners.push(listener);
+        resolve(listener.local);
+      });
+    });
+  }
+
+  #onDatagram(listener: UdpListener, msg: Buffer, rinfo: RemoteInfo): void {
+    const receivedAt = process.hrtime.bigint();
+    const first = msg[0];
+    if (first === undefined) return;
+    // RFC 7983 §7: a first octet 0..3 is STUN. GAP(RFC 5626 §4.4.2): STUN keep-alives are not answered.
+    if (first <= 3) {
+      publish('stirgate:transport:datagram_dropped', { reason: 'stun' });
+      return;
+    }
+    if ((first === CR || first === LF) && onlyCrlf(msg)) {
+      // CRLF keep-alive datagrams (common practice, cf. RFC 5626 §3.5.1 on streams): nothing to answer.
+      publish('stirgate:transport:keepalive', { protocol: 'udp', answered: false });
+      return;
+    }
+    const flow: Flow = {
+      protocol: 'udp',
+      local: listener.local,
+      remote: { address: normalizeAddress(rinfo.address), port: rinfo.port },
+    };
+    deliver(this.#sink, this.#parse, msg, flow, receivedAt);
+  }
+
+  readonly #parse = (raw: Buffer): SipMessage => parseMessage(raw, this.#limits);
+
+  /**
+   * Send one datagram. The socket is `target.local`'s when given (responses leave from where the request
+   * arrived, RFC 3581 §4), else the first one of the target's address family.
+   */
+  send(target: SendTarget, data: Buffer): Promise<Flow> {
+    const remoteHost = stripBrackets(target.remote.address);
+    const picked = this.#pick(remoteHost, target.local);
+    if (picked === undefined) {
+      return Promise.reject(
+        new TransportError('no_listener', `no UDP socket can reach ${target.remote.address}`),
+      );
+    }
+    const { listener, address } = picked;
+    // GAP(RFC 3261 §18.1.1): switching a request over 1300 bytes to TCP is left to the caller (needs a new Via).
+    return new Promise<Flow>((resolve, reject) => {
+      listener.socket.send(data, target.remote.port, address, (err) => {
+        if (err) {
+          publish('stirgate:transport:socket_error', { protocol: 'udp', errno: errnoOf(err) });
+          reject(
+            new TransportError('send_failed', `UDP send to ${address}:${target.remote.port} failed`, {
+              cause: err,
+            }),
+          );
+          return;
+        }
+        resolve({
+          protocol: 'udp',
+          local: listener.local,
+          remote: { address: remoteHost, port: target.remote.port },
+        });
+      });
+    });
+  }
+
+  #pick(host: string, local: Endpoint | undefined): { listener: UdpListener; address: string } | undefined {
+    const family = familyOf(host);
+    if (local !== undefined) {
+      const l = this.#listeners.find((x) => x.local.port === local.port && x.local.address === local.address);
+      if (l !== undefined) {
+        if (l.family === family || family === undefined) return { listener: l, address: host };
+        if (l.family === 6 && isWildcard(l.local.address)) return { listener: l, address: `::ffff:${host}` };
+      }
+    }
+    const same = this.#listeners.find((x) => family === undefined || x.family === family);
+    if (same !== undefined) return { listener: same, address: host };
+    // A dual-stack '::' socket reaches IPv4 peers through IPv4-mapped addresses.
+    const dual =
+      family === 4 ? this.#listeners.find((x) => x.family === 6 && isWildcard(x.local.address)) : undefined;
+    return dual === undefined ? undefined : { listener: dual, address: `::ffff:${host}` };
+  }
+
+  /** The first bound socket's endpoint of this family (any family when omitted). */
+  localEndpoint(family?: 4 | 6): Endpoint | undefined {
+    return this.#listeners.find((l) => family === undefined || l.family === family)?.local;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const all = this.#listeners.splice(0);
+    await Promise.all(
+      all.map(
+        (l) =>
+          new Promise<void>((resolve) => {
+            try {
+              l.socket.close(() => resolve());
+            } catch {
+              resolve(); // already closed
+            }
+          }),
+      ),
+    );
+  }
+}
+
+function onlyCrlf(msg: Buffer): boolean {
+  for (let i = 0; i < msg.length; i++) {
+    const b = msg[i];
+    if (b !== CR && b !== LF) return false;
+  }
+  return true;
+}
