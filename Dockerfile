@@ -23,5 +23,5 @@ RUN mkdir -p /var/lib/stirgate /pki && chown node:node /var/lib/stirgate /pki
 USER node
 # SIP (UDP and TCP) and the Prometheus endpoint (metrics.listen).
 EXPOSE 5060/udp 5060/tcp 9464/tcp
-ENTRYPOINT ["node", "/app/dist/src/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/dist/src/main.js"]
 CMD ["--config", "/etc/stirgate/stirgate.yaml"]

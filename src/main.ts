@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 /**
  * Composition root and command line: config -> logger -> STIR material -> sip stack -> b2bua -> listen;
  * SIGINT/SIGTERM close it. `stirgate` alone runs the embedded default configuration.

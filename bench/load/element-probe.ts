@@ -8,6 +8,9 @@
  * - `stirgate:stir:verify`      verification service, by outcome code
  * - `stirgate:call:forwarded`   initial INVITE received -> B-leg INVITE handed to the transaction layer
  * - `stirgate:call:started` / `stirgate:call:ended`   calls in progress
+ * - raw ECDSA under the same load: 50 times a second the probe signs a PASSporT-sized input with its own
+ *   P-256 key (synchronous `crypto.sign`, as the Signer does), on the same event loop, so the signing core
+ *   can be compared with bare ECDSA suffering the same GC pauses, preemption and cache pressure
  *
  * Control on a loopback HTTP port taken from STIRGATE_BENCH_PROBE (`127.0.0.1:PORT`):
  * `GET /snapshot` (JSON), `GET /reset` (clears the histograms and counters, keeps the active-call count),
@@ -15,6 +18,7 @@
  * (writes a V8 heap snapshot to PATH, for bench/load/heap-snapshot.ts; answers `{ "file": PATH }`).
  * Bench code only: nothing in src imports it.
  */
+import { sign as cryptoSign, generateKeyPairSync } from 'node:crypto';
 import dgram from 'node:dgram';
 import diagnostics_channel from 'node:diagnostics_channel';
 import { createServer } from 'node:http';
@@ -29,6 +33,8 @@ export interface ProbeSnapshot {
   readonly sign: HistogramSummary;
   readonly verify: HistogramSummary;
   readonly forwarded: HistogramSummary;
+  /** Bare synchronous ES256 signatures timed in this process while it runs the step (see above). */
+  readonly rawSign: HistogramSummary;
   /** Sign outcomes (`signed`, `failed`) and verification codes (`passed`, ...) since the last reset. */
   readonly outcomes: Readonly<Record<string, number>>;
   readonly callsStarted: number;
@@ -68,6 +74,20 @@ interface ForwardedEvent {
 const sign = new LogHistogram();
 const verify = new LogHistogram();
 const forwarded = new LogHistogram();
+const rawSign = new LogHistogram();
+{
+  const key = {
+    key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+    dsaEncoding: 'ieee-p1363' as const,
+  };
+  // The size of a SHAKEN signing input (protected header + claims, base64url): about 300 octets.
+  const input = Buffer.alloc(300, 0x41);
+  setInterval(() => {
+    const t0 = process.hrtime.bigint();
+    cryptoSign('sha256', input, key);
+    rawSign.record(Number(process.hrtime.bigint() - t0));
+  }, 20).unref();
+}
 let outcomes: Record<string, number> = {};
 let started = 0;
 let ended = 0;
@@ -115,6 +135,7 @@ function snapshot(): ProbeSnapshot {
     sign: sign.summary(),
     verify: verify.summary(),
     forwarded: forwarded.summary(),
+    rawSign: rawSign.summary(),
     outcomes: { ...outcomes },
     callsStarted: started,
     callsEnded: ended,
@@ -148,6 +169,7 @@ if (at !== undefined && at !== '') {
       sign.reset();
       verify.reset();
       forwarded.reset();
+      rawSign.reset();
       outcomes = {};
       started = 0;
       ended = 0;

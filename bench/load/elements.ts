@@ -8,9 +8,11 @@
  *   (127.0.0.2/32) whose role is the mode (passthrough, originating, terminating with on_failure: reject),
  *   one route to the callee. The probe (element-probe.ts) is preloaded with --import.
  */
+
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../../src/node-flags.js';
 import {
   type Managed,
   processTree,
@@ -188,6 +190,11 @@ export function stirgateConfig(o: ElementOptions): string {
   return lines.join('\n');
 }
 
+/** Development experiments only (never for published figures): `STIRGATE_BENCH_NODE_FLAGS="--trace-gc"`. */
+function extraNodeFlags(): string[] {
+  return (process.env.STIRGATE_BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+}
+
 export async function startStirgate(o: ElementOptions): Promise<Element> {
   const cfg = join(o.dir, 'stirgate.yaml');
   await writeFile(cfg, stirgateConfig(o));
@@ -195,7 +202,16 @@ export async function startStirgate(o: ElementOptions): Promise<Element> {
   const main = spawnManaged(
     `stirgate-${o.mode}`,
     process.execPath,
-    [...(o.nodeFlags ?? []), '--import', PROBE, STIRGATE_MAIN, '--config', cfg],
+    [
+      ...NODE_FLAGS,
+      ...extraNodeFlags(),
+      ...(o.nodeFlags ?? []),
+      '--import',
+      PROBE,
+      STIRGATE_MAIN,
+      '--config',
+      cfg,
+    ],
     {
       cwd: o.dir,
       env: {

@@ -12,8 +12,6 @@ import { CALLEE, type Context, log } from './settings.js';
 import { startUac, startUas } from './sipp-load.js';
 import { freshElement, probe, waitIdle } from './step.js';
 
-// --- memory ----------------------------------------------------------------------------------------------
-
 export interface MemoryResult {
   readonly calls: number;
   /** Calls Stirgate held when measured (probe: started - ended). */
@@ -26,8 +24,21 @@ export interface MemoryResult {
   /** Heap used after a full GC, idle and with the calls held. */
   readonly idleHeapGcBytes: number;
   readonly heldHeapGcBytes: number;
+  /** (held - idle) / held calls, 2 s after the last call was set up: the setup transactions still wait. */
   readonly rssPerCallBytes: number;
   readonly heapPerCallBytes: number;
+  /**
+   * The same calls still held, measured again once every setup transaction has left its RFC 6026 / RFC 3261
+   * wait state (Timer L/M = 64*T1 after the last 2xx): what a long established call costs.
+   */
+  readonly steadyAfterS: number;
+  readonly steadyHeldCalls: number;
+  /** RSS of the held calls after a full GC, and just before it. */
+  readonly steadyRssKb: number;
+  readonly steadyRssBeforeGcKb: number;
+  readonly steadyHeapGcBytes: number;
+  readonly steadyRssPerCallBytes: number;
+  readonly steadyHeapPerCallBytes: number;
   readonly successful: number;
   readonly failed: number;
   /** With heap snapshots: what grew per held call, by constructor. */
@@ -66,7 +77,8 @@ async function memory(ctx: Context, plan: MemoryPlan): Promise<MemoryResult> {
     await waitUdpBound(uasPort, uas.process, 'sipp uas');
     const idleHeap = plan.heap ? await heapSnapshot(el, join(dir, 'idle.heapsnapshot')) : undefined;
     const rampS = plan.calls / plan.rate;
-    const holdMs = Math.round((rampS + 12) * 1000);
+    // Held past the setup transactions' wait states (64*T1 = 32 s with the default T1) and a margin.
+    const holdMs = Math.round((rampS + 12 + STEADY_AFTER_S) * 1000);
     const uac = startUac({
       remote: `127.0.0.1:${el.port}`,
       scenario: join(SOURCE_DIR, 'scenarios', 'uac.xml'),
@@ -93,12 +105,29 @@ async function memory(ctx: Context, plan: MemoryPlan): Promise<MemoryResult> {
     held = heldSnap?.callsActive ?? held;
     const heldRssKb = await el.memoryKb();
     const heldGc = await probe(el, 'gc');
+    log(`  held ${held} calls: RSS ${(idleRssKb / 1024).toFixed(1)} -> ${(heldRssKb / 1024).toFixed(1)} MiB`);
+    await sleep(STEADY_AFTER_S * 1000);
+    const steadySnap = await probe(el, 'snapshot');
+    const steadyHeld = steadySnap?.callsActive ?? 0;
+    const steadyRssBeforeGcKb = await el.memoryKb();
+    const steadyGc = await probe(el, 'gc');
+    // After the full GC: V8 returns the pages the setup burst made it grow (the heap's high-water mark).
+    const steadyRssKb = await el.memoryKb();
     const heldHeap = plan.heap ? await heapSnapshot(el, join(dir, 'held.heapsnapshot')) : undefined;
+    const mu = steadyGc?.memory;
+    if (mu !== undefined)
+      log(
+        `  after the full GC: heap used ${(mu.heapUsed / 1048576).toFixed(1)} of ${(mu.heapTotal / 1048576).toFixed(1)} MiB, ` +
+          `external ${(mu.external / 1048576).toFixed(1)} MiB (array buffers ${(mu.arrayBuffers / 1048576).toFixed(1)} MiB)`,
+      );
+    log(
+      `  ${STEADY_AFTER_S} s later, ${steadyHeld} calls still held: RSS ${(steadyRssBeforeGcKb / 1024).toFixed(1)} MiB, ` +
+        `${(steadyRssKb / 1024).toFixed(1)} MiB after a full GC`,
+    );
     if (uas.process.done() || el.main.done())
       throw new SpoiledRun(
         `a process of the memory run exited early (callee ${uas.process.how() ?? 'running'})`,
       );
-    log(`  held ${held} calls: RSS ${(idleRssKb / 1024).toFixed(1)} -> ${(heldRssKb / 1024).toFixed(1)} MiB`);
     const r = await uac.result;
     await waitIdle(el, 20_000);
     await uas.stop();
@@ -134,6 +163,14 @@ async function memory(ctx: Context, plan: MemoryPlan): Promise<MemoryResult> {
       heldHeapGcBytes: heldGc?.memory.heapUsed ?? 0,
       rssPerCallBytes: ((heldRssKb - idleRssKb) * 1024) / n,
       heapPerCallBytes: ((heldGc?.memory.heapUsed ?? 0) - (idleGc?.memory.heapUsed ?? 0)) / n,
+      steadyAfterS: STEADY_AFTER_S,
+      steadyHeldCalls: steadyHeld,
+      steadyRssKb,
+      steadyRssBeforeGcKb,
+      steadyHeapGcBytes: steadyGc?.memory.heapUsed ?? 0,
+      steadyRssPerCallBytes: ((steadyRssKb - idleRssKb) * 1024) / Math.max(1, steadyHeld),
+      steadyHeapPerCallBytes:
+        ((steadyGc?.memory.heapUsed ?? 0) - (idleGc?.memory.heapUsed ?? 0)) / Math.max(1, steadyHeld),
       successful: r.successful,
       failed: r.failed,
       ...(heapPerCall !== undefined ? { heapPerCall } : {}),
@@ -144,6 +181,9 @@ async function memory(ctx: Context, plan: MemoryPlan): Promise<MemoryResult> {
     await el.stop();
   }
 }
+
+/** 64*T1 (32 s at the default T1 of 500 ms) + 4 s: Timer L/M of the last call's setup have fired. */
+const STEADY_AFTER_S = 36;
 
 /** A run spoiled from outside (a process stopped by someone else): measured again. */
 class SpoiledRun extends Error {}

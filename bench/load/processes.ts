@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer as createNetServer } from 'node:net';
 
@@ -50,6 +50,19 @@ export function killAll(): void {
   live.clear();
 }
 
+const scratch = new Set<string>();
+
+/** Remove `dir` (recursively) if the bench is stopped by a signal before it finishes. */
+export function removeIfInterrupted(dir: string): void {
+  installHooks();
+  scratch.add(dir);
+}
+
+/** The bench finished with `dir` (removed or kept it as asked): a late signal leaves it alone. */
+export function keepIfInterrupted(dir: string): void {
+  scratch.delete(dir);
+}
+
 function installHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
@@ -58,6 +71,7 @@ function installHooks(): void {
     process.once(signal, () => {
       console.error(`\nload bench: ${signal}, stopping every process it started`);
       killAll();
+      for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
       process.exit(130);
     });
   }

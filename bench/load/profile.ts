@@ -78,7 +78,13 @@ export async function profile(ctx: Context, mode: Mode, rate: number): Promise<P
   await mkdir(dir, { recursive: true });
   const uasPort = await freePort();
   log(`stirgate ${mode}: CPU profile at ${rate} calls/s`);
-  const el = await freshElement(ctx, 'stirgate', mode, uasPort, ['--cpu-prof', '--cpu-prof-dir', dir]);
+  const el = await freshElement(ctx, 'stirgate', mode, uasPort, [
+    '--cpu-prof',
+    '--cpu-prof-interval',
+    '250',
+    '--cpu-prof-dir',
+    dir,
+  ]);
   let step: StepResult;
   try {
     step = await runStep(ctx, {

@@ -7,8 +7,6 @@ import { freePort } from './processes.js';
 import { type Context, left, log } from './settings.js';
 import { freshElement, runStep, type StepResult } from './step.js';
 
-// --- ramps ---------------------------------------------------------------------------------------------
-
 export interface RampResult {
   readonly element: ElementKind;
   readonly mode: Mode;

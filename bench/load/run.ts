@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { loadOrCreateDevPki } from '../../src/stir/pki/dev-pki.js';
 import type { BenchPki, Mode } from './elements.js';
 import { type MemoryResult, memoryRun } from './memory.js';
-import { killAll } from './processes.js';
+import { keepIfInterrupted, killAll, removeIfInterrupted } from './processes.js';
 import { type ProfileResult, profile, rawCrypto } from './profile.js';
 import { type RampResult, ramp } from './ramp.js';
 import { type LoadReport, printReport, writeDocSection } from './report.js';
@@ -108,8 +108,24 @@ async function environment(argv: readonly string[]): Promise<Environment> {
 
 // --- main ------------------------------------------------------------------------------------------------
 
+/**
+ * `--render=FILE`: print (and, unless --no-doc, write to docs/performance.md) the report of an earlier run
+ * from its load-report.json, without measuring anything; the doc keeps that run's own command and date.
+ */
+async function render(file: string, writeDoc: boolean): Promise<number> {
+  const report = JSON.parse(await readFile(file, 'utf8')) as LoadReport;
+  printReport(report);
+  if (writeDoc && !report.settings.quick) {
+    await writeDocSection(report);
+    log('docs/performance.md: Load section written');
+  }
+  return 0;
+}
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
+  const renderFile = argv.find((a) => a.startsWith('--render='))?.slice('--render='.length);
+  if (renderFile !== undefined) return render(renderFile, !argv.includes('--no-doc'));
   const s = settings(argv);
   for (const bin of ['sipp', 'kamailio']) {
     if (commandOutput('sh', ['-c', `command -v ${bin}`]).trim() === '')
@@ -117,6 +133,7 @@ async function main(): Promise<number> {
   }
   const env = await environment(argv);
   const tmp = await mkdtemp(join(tmpdir(), 'stirgate-load-'));
+  if (!s.keep) removeIfInterrupted(tmp);
   log(
     `load bench: ${env.cpus} CPUs (${env.cpuModel}), load average ${env.loadStart.map((l) => l.toFixed(2)).join(' ')}`,
   );
@@ -157,10 +174,10 @@ async function main(): Promise<number> {
   const ramps: RampResult[] = [];
   const modes = (['sign', 'verify'] as const).filter((m) => s.phases.has(m));
   // Kept for what follows the ramps: held calls (+ heap snapshots if over target), profiles, the report.
-  const reserveS = (s.phases.has('memory') ? 100 : 0) + (s.quick ? 0 : 2 * 40) + 20;
+  const reserveS = (s.phases.has('memory') ? 180 : 0) + (s.quick ? 0 : 2 * 40) + 20;
   const rampCount = modes.length * s.elements.length;
   let i = 0;
-  for (const mode of modes) {
+  for (const mode of s.profileAt === undefined ? modes : []) {
     for (const kind of s.elements) {
       i++;
       const deadlineS = ((s.budgetS - reserveS) * i) / rampCount;
@@ -179,6 +196,12 @@ async function main(): Promise<number> {
   }
 
   const profiles: ProfileResult[] = [];
+  if (s.profileAt !== undefined) {
+    for (const mode of modes) {
+      const p = await profile(ctx, mode, s.profileAt);
+      if (p !== undefined) profiles.push(p);
+    }
+  }
   const kamailioMax = (mode: Mode) =>
     ramps.find((r) => r.element === 'kamailio' && r.mode === mode)?.maxRate ?? 0;
   for (const r of ramps) {
@@ -234,6 +257,7 @@ async function main(): Promise<number> {
     await writeDocSection(report);
     log('docs/performance.md: Load section written');
   }
+  keepIfInterrupted(tmp);
   if (s.keep) log(`kept ${tmp} (report: ${json})`);
   else {
     for (const p of profiles) log(`profile kept: ${p.file}`);

@@ -14,6 +14,8 @@ export interface Settings {
   readonly writeDoc: boolean;
   readonly keep: boolean;
   readonly profile: boolean;
+  /** `--profile-at=N`: no ramps; profile Stirgate at N calls/s in each mode of --only (development). */
+  readonly profileAt: number | undefined;
   readonly phases: ReadonlySet<Phase>;
   readonly elements: readonly ElementKind[];
   readonly rates: readonly number[];
@@ -39,7 +41,7 @@ export function settings(argv: readonly string[]): Settings {
   const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const unknown = argv.filter(
     (a) =>
-      !/^--(quick|no-doc|keep|profile|only=.*|elements=.*|rates=.*|minutes=.*|kamailio-workers=\d+|kamailio-shm=\d+|stirgate-rcvbuf=\d+)$/.test(
+      !/^--(quick|no-doc|keep|profile|profile-at=\d+|only=.*|elements=.*|rates=.*|minutes=.*|kamailio-workers=\d+|kamailio-shm=\d+|stirgate-rcvbuf=\d+)$/.test(
         a,
       ),
   );
@@ -62,6 +64,7 @@ export function settings(argv: readonly string[]): Settings {
     writeDoc: !quick && !flag('no-doc'),
     keep: flag('keep'),
     profile: flag('profile'),
+    profileAt: value('profile-at') === undefined ? undefined : Number(value('profile-at')),
     phases,
     elements,
     rates,

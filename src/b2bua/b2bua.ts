@@ -132,7 +132,12 @@ export class B2bua {
     }
   }
 
-  onStrayResponse(res: SipResponse, _flow: Flow): void {
+  /** 2xx retransmissions passed up by a released call's B-leg INVITE transaction (RFC 6026 §8.1). */
+  readonly #reAck = (res: SipResponse): void => {
+    if (res.status >= 200 && res.status < 300) this.onStrayResponse(res, undefined);
+  };
+
+  onStrayResponse(res: SipResponse, _flow: Flow | undefined): void {
     // A 2xx retransmission for a B-leg INVITE whose transaction has ended: re-send our ACK (RFC 6026 §8.1).
     if (res.cseq.method !== 'INVITE' || res.status < 200 || res.status >= 300) return;
     const found = this.#lookupResponse(res);
@@ -204,7 +209,9 @@ export class B2bua {
     this.#dialogs.set(dialogKey(req.callId, aTag), { call, side: 'a' });
     this.#byInviteTx.set(tx, call);
     tx.on('terminated', () => this.#byInviteTx.delete(tx));
-    tx.on('ackTimeout', () => this.#ackTimeout(call));
+    const onAckTimeout = () => this.#ackTimeout(call);
+    tx.on('ackTimeout', onAckTimeout);
+    call.onRelease(() => tx.off('ackTimeout', onAckTimeout));
     if (callChannels.started.hasSubscribers)
       callChannels.started.publish({ trunk: trunk.name, role: trunk.role });
     void this.#route(call, receivedAt);
@@ -294,7 +301,8 @@ export class B2bua {
   #sendBInvite(call: Call, req: SipRequest): void {
     const b = call.b!;
     this.#dialogs.set(dialogKey(b.callId, b.localTag), { call, side: 'b' });
-    if (call.hopIndex === 0 && call.log.isLevelEnabled('debug')) bindBLeg(call.log, b.callId);
+    // The parent's level: asking the call's logger would make its pino child (and redaction) on every call.
+    if (call.hopIndex === 0 && this.#o.logger.isLevelEnabled('debug')) bindBLeg(call.log, b.callId);
     call.bInvite = req;
     call.bInviteSeq = req.cseq.seq;
     call.state = 'calling';
@@ -318,9 +326,20 @@ export class B2bua {
     }
     // Events are tied to the hop they were sent to: after a failover, the old hop's are ignored.
     const hopIndex = call.hopIndex;
-    tx.on('response', (res) => this.#onBInviteResponse(call, hopIndex, res));
-    tx.on('timeout', () => this.#bFailed(call, hopIndex, 408));
-    tx.on('transportError', () => this.#bFailed(call, hopIndex, 503));
+    const onResponse = (res: SipResponse) => this.#onBInviteResponse(call, hopIndex, res);
+    const onTimeout = () => this.#bFailed(call, hopIndex, 408);
+    const onTransportError = () => this.#bFailed(call, hopIndex, 503);
+    tx.on('response', onResponse);
+    tx.on('timeout', onTimeout);
+    tx.on('transportError', onTransportError);
+    call.onRelease(() => {
+      tx.off('response', onResponse);
+      tx.off('timeout', onTimeout);
+      tx.off('transportError', onTransportError);
+      // RFC 6026 §8.1: 2xx retransmissions still reach us while the transaction waits in Accepted (Timer M);
+      // re-ACK them through the dialog table, which forgets the call when it ends.
+      tx.on('response', this.#reAck);
+    });
   }
 
   #onBInviteResponse(call: Call, hopIndex: number, res: SipResponse): void {

@@ -57,6 +57,11 @@ export class Call {
    */
   #pendingAcks: Map<string, PendingAck> | undefined;
   #timers: Set<NodeJS.Timeout> | undefined;
+  /**
+   * Undo actions run by release(): listeners this call put on its INVITE transactions, which would keep the
+   * whole call reachable for as long as those transactions wait in RFC 6026 Accepted (Timer L/M, 64*T1).
+   */
+  #onRelease: (() => void)[] | undefined;
   /** process.hrtime.bigint() when the A-leg INVITE arrived (INVITE processing time). */
   receivedAt = 0n;
   readonly #parentLog: Logger;
@@ -99,10 +104,19 @@ export class Call {
 
   /** Drop what an established call no longer needs (the INVITEs and the A-leg INVITE transaction). */
   release(): void {
+    const undo = this.#onRelease;
+    this.#onRelease = undefined;
+    if (undo !== undefined) for (const fn of undo) fn();
     this.aInvite = undefined;
     this.aTx = undefined;
     this.bInvite = undefined;
     this.bTx = undefined;
+  }
+
+  /** Run `fn` at release() (once). */
+  onRelease(fn: () => void): void {
+    this.#onRelease ??= [];
+    this.#onRelease.push(fn);
   }
 
   leg(side: Side): Dialog | undefined {

@@ -64,7 +64,7 @@ export class SigningHook implements InviteHook {
     // RFC 8588 §6 / ATIS-1000074 §5.2.1: dest.tn is the called number, E.164 with the trunk's country code.
     const called = calledNumbers(aRequest)[0];
     const destTn = called === undefined ? undefined : canonicalizeTn(called, { countryCode: cc });
-    const result = await this.#o.signer.sign({
+    const result = this.#o.signer.signSync({
       attest: decision.attest,
       origTn: callingTn!,
       destTns: destTn === undefined ? [] : [destTn],

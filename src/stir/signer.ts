@@ -3,9 +3,8 @@
  * sign it with ES256 and return the full Identity header value. No SIP here: the B2BUA passes the number
  * strings it took from the request and the attestation policy's decision.
  *
- * The signature runs through `crypto.sign(..., callback)`, which executes on the libuv threadpool, so many
- * calls sign in parallel and the event loop only builds the ~300 bytes of signing input. The key is
- * imported once; the base64url header is encoded once per x5u.
+ * The signature is computed synchronously (see signSync for why). The key is imported once; the base64url
+ * header is encoded once per x5u.
  */
 import { sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { channels, type SignEvent } from '../events.js';
@@ -80,29 +79,33 @@ export class Signer {
 
   /** Sign one call; resolves with a typed result and never rejects. */
   sign(input: SignInput): Promise<SignResult> {
-    return new Promise((resolve) => this.signWithCallback(input, resolve));
+    return Promise.resolve(this.signSync(input));
   }
 
-  /** Callback form of sign (no promise allocation). The callback is always invoked asynchronously. */
+  /** Callback form of sign. The callback is always invoked asynchronously (in a microtask). */
   signWithCallback(input: SignInput, cb: SignCallback): void {
+    const result = this.signSync(input);
+    queueMicrotask(() => cb(result));
+  }
+
+  /**
+   * Sign one call on the calling thread and return a typed result; never throws. ES256 signing is about
+   * 25-40 µs of CPU. The threadpool form (`crypto.sign` with a callback) holds the event loop a little less
+   * per signature in isolation (bench/sign.ts), but costs about twice the CPU in all (hand-off, wake-ups of a
+   * pool thread and of the loop) on cores the SIP path and its peers share, and its latency is the loop's
+   * queue, not the signature: under load its p99 was 6-9 ms against 0.15-0.2 ms synchronously
+   * (docs/performance.md, "Load").
+   */
+  signSync(input: SignInput): SignResult {
     const t0 = channels.sign.hasSubscribers ? process.hrtime.bigint() : undefined;
     const orig = canonicalizeTn(input.origTn, this.#tnOpts);
-    if (orig === undefined) {
-      fail(cb, 'no_calling_number', t0, input.attest);
-      return;
-    }
+    if (orig === undefined) return done({ ok: false, code: 'no_calling_number' }, t0, input.attest);
     const n = input.destTns.length;
-    if (n === 0) {
-      fail(cb, 'no_called_number', t0, input.attest);
-      return;
-    }
+    if (n === 0) return done({ ok: false, code: 'no_called_number' }, t0, input.attest);
     const dest: string[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const d = canonicalizeTn(input.destTns[i]!, this.#tnOpts);
-      if (d === undefined) {
-        fail(cb, 'no_called_number', t0, input.attest);
-        return;
-      }
+      if (d === undefined) return done({ ok: false, code: 'no_called_number' }, t0, input.attest);
       dest[i] = d;
     }
     const attest = input.attest;
@@ -112,8 +115,7 @@ export class Signer {
       typeof input.origid !== 'string' ||
       !input.origid
     ) {
-      fail(cb, 'invalid_input', t0, undefined);
-      return;
+      return done({ ok: false, code: 'invalid_input' }, t0, undefined);
     }
     const claims: ShakenClaims = {
       attest,
@@ -126,22 +128,16 @@ export class Signer {
     try {
       signingInput = this.#headerB64 + '.' + b64urlEncode(encodeClaims(claims));
     } catch (cause) {
-      fail(cb, 'invalid_input', t0, attest, cause);
-      return;
+      return done({ ok: false, code: 'invalid_input', cause }, t0, attest);
     }
-    const x5u = this.x5u;
+    let sig: Buffer;
     try {
-      cryptoSign('sha256', Buffer.from(signingInput, 'latin1'), this.#keyInput, (err, sig) => {
-        if (err) {
-          done(cb, { ok: false, code: 'sign_failed', cause: err }, t0, attest);
-          return;
-        }
-        const jws = signingInput + '.' + sig.toString('base64url');
-        done(cb, { ok: true, identity: formatIdentityHeader(jws, x5u), jws, claims }, t0, attest);
-      });
+      sig = cryptoSign('sha256', Buffer.from(signingInput, 'latin1'), this.#keyInput);
     } catch (cause) {
-      fail(cb, 'sign_failed', t0, attest, cause);
+      return done({ ok: false, code: 'sign_failed', cause }, t0, attest);
     }
+    const jws = signingInput + '.' + sig.toString('base64url');
+    return done({ ok: true, identity: formatIdentityHeader(jws, this.x5u), jws, claims }, t0, attest);
   }
 }
 
@@ -153,23 +149,7 @@ function publish(t0: bigint | undefined, result: SignResult, attest: Attestation
   channels.sign.publish(ev);
 }
 
-function done(
-  cb: SignCallback,
-  result: SignResult,
-  t0: bigint | undefined,
-  attest: Attestation | undefined,
-): void {
+function done(result: SignResult, t0: bigint | undefined, attest: Attestation | undefined): SignResult {
   publish(t0, result, attest);
-  cb(result);
-}
-
-function fail(
-  cb: SignCallback,
-  code: SignErrorCode,
-  t0: bigint | undefined,
-  attest: Attestation | undefined,
-  cause?: unknown,
-): void {
-  const result: SignResult = cause === undefined ? { ok: false, code } : { ok: false, code, cause };
-  queueMicrotask(() => done(cb, result, t0, attest));
+  return result;
 }

@@ -1,3 +1,4 @@
+import { detach, detachMaybe } from '../message/detach.js';
 import { SipRequest, type SipResponse } from '../message/message.js';
 import type { Uri } from '../message/types.js';
 import type { Target, TransportProtocol } from '../transport/types.js';
@@ -40,16 +41,16 @@ export class Dialog {
   fallback: Target;
 
   constructor(init: DialogInit) {
-    this.callId = own(init.callId);
-    this.localTag = own(init.localTag);
-    this.remoteTag = ownMaybe(init.remoteTag);
-    this.localUri = own(init.localUri);
-    this.remoteUri = own(init.remoteUri);
+    this.callId = detach(init.callId);
+    this.localTag = detach(init.localTag);
+    this.remoteTag = detachMaybe(init.remoteTag);
+    this.localUri = detach(init.localUri);
+    this.remoteUri = detach(init.remoteUri);
     this.localSeq = init.localSeq;
     this.remoteSeq = init.remoteSeq;
-    this.remoteTarget = own(init.remoteTarget);
-    this.routeSet = init.routeSet.map(own);
-    this.localContact = own(init.localContact);
+    this.remoteTarget = detach(init.remoteTarget);
+    this.routeSet = init.routeSet.map(detach);
+    this.localContact = detach(init.localContact);
     this.fallback = init.fallback;
   }
 
@@ -84,20 +85,20 @@ export class Dialog {
    */
   updateFromResponse(res: SipResponse): void {
     const tag = res.to.tag;
-    if (tag !== undefined && tag !== this.remoteTag) this.remoteTag = own(tag);
+    if (tag !== undefined && tag !== this.remoteTag) this.remoteTag = detach(tag);
     const contact = res.contact[0];
     if (contact !== undefined && contact.uri.raw !== this.remoteTarget)
-      this.remoteTarget = own(contact.uri.raw);
+      this.remoteTarget = detach(contact.uri.raw);
     // RFC 3261 §12.1.2: the route set is fixed when the dialog is established; refresh on early->confirmed.
     const rr = res.getAll('record-route');
-    if (rr.length > 0) this.routeSet = rr.reverse().map(own);
+    if (rr.length > 0) this.routeSet = rr.reverse().map(detach);
   }
 
   /** Refresh the remote target from a target-refresh request (re-INVITE, UPDATE) (RFC 3261 §12.2.2). */
   updateFromRequest(req: SipRequest): void {
     const contact = req.contact[0];
     if (contact !== undefined && contact.uri.raw !== this.remoteTarget)
-      this.remoteTarget = own(contact.uri.raw);
+      this.remoteTarget = detach(contact.uri.raw);
   }
 
   /**
@@ -109,19 +110,6 @@ export class Dialog {
     const uriText = first !== undefined ? stripAngle(first) : this.remoteTarget;
     return targetFromUriText(uriText, this.fallback);
   }
-}
-
-/**
- * A copy of `s` that does not keep the message it was cut from alive. Header values are slices of the whole
- * decoded message text (V8 sliced strings); a dialog lives for the whole call, the message should not.
- */
-function own(s: string): string {
-  // Concatenation then slice makes V8 flatten into a fresh string; short strings are copied anyway.
-  return s.length < 13 ? s : ` ${s}`.slice(1);
-}
-
-function ownMaybe(s: string | undefined): string | undefined {
-  return s === undefined ? undefined : own(s);
 }
 
 function stripAngle(nameAddr: string): string {

@@ -5,7 +5,7 @@
  */
 import { SipParseError } from './errors.js';
 import { closingQuote, isTokenChar, splitHeaderValues } from './headers.js';
-import { formatParams, isWs, parseGenericParams, skipWs } from './params.js';
+import { formatParams, isWs, NO_PARAMS, parseGenericParams, skipWs } from './params.js';
 import type { NameAddr, Params, Uri } from './types.js';
 import { formatUri, parseUri } from './uri.js';
 
@@ -97,8 +97,11 @@ export function parseNameAddr(value: string): NameAddr {
   } catch (e) {
     throw badNameAddr(value, e instanceof Error ? e.message : 'uri');
   }
-  const params: Params = new Map();
-  parseGenericParams(value, p, params, 'bad_name_addr');
+  let params: Params = NO_PARAMS;
+  if (p < value.length) {
+    params = new Map();
+    parseGenericParams(value, p, params, 'bad_name_addr');
+  }
   const tag = params.get('tag');
   return { displayName, uri, params, tag: tag ?? undefined, angle };
 }

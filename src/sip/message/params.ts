@@ -136,3 +136,21 @@ function fail(s: string, code: SipParseErrorCode, why: string): SipParseError {
   const shown = s.length > 200 ? `${s.slice(0, 200)}...` : s;
   return new SipParseError(code, `bad parameters (${why}): ${shown}`);
 }
+
+/**
+ * Parameters of a URI or name-addr that has none: one shared, read-only instance instead of an empty Map per
+ * parse (most Request-URIs, To headers of initial requests and Contacts carry none). Writing throws.
+ */
+class NoParams extends Map<string, string | null> {
+  override set(): this {
+    throw new TypeError('NO_PARAMS is read-only: copy it (new Map(params)) to add parameters');
+  }
+  override delete(): boolean {
+    throw new TypeError('NO_PARAMS is read-only');
+  }
+  override clear(): void {
+    throw new TypeError('NO_PARAMS is read-only');
+  }
+}
+
+export const NO_PARAMS: Params = new NoParams();

@@ -7,7 +7,7 @@
  * `<`, `>`, `"`, and non-ASCII octets (RFC 3261 §19.1.2: they must be %-escaped).
  */
 import { SipParseError } from './errors.js';
-import { formatParams } from './params.js';
+import { formatParams, NO_PARAMS } from './params.js';
 import type { Params, SipUri, TelUri, Uri } from './types.js';
 
 const COLON = 0x3a;
@@ -156,8 +156,11 @@ function parseSipUri(raw: string, scheme: 'sip' | 'sips', start: number): SipUri
     if (p === ps || p - ps > 5 || v > 65535) throw badUri(raw, 'port');
     port = v;
   }
-  const params: Params = new Map();
-  p = parseCheckedParams(raw, p, params);
+  let params: Params = NO_PARAMS;
+  if (p < n && raw.charCodeAt(p) === SEMI) {
+    params = new Map();
+    p = parseCheckedParams(raw, p, params);
+  }
   let headers: string | undefined;
   if (p < n) {
     if (raw.charCodeAt(p) !== QUESTION) throw badUri(raw, 'after host');

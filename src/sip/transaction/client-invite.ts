@@ -4,6 +4,7 @@ import { nextTimerA, waitTimer } from './timers.js';
 import {
   followUpTarget,
   Outgoing,
+  requestReleased,
   TransactionBase,
   type TransactionContext,
   type TransitionTable,
@@ -43,6 +44,10 @@ const CANCEL_TIMEOUT = { kind: 'cancel_timeout' } as const;
 /**
  * INVITE client transaction: RFC 3261 §17.1.1 (Figure 5) as updated by RFC 6026 §7.2 (Accepted state,
  * Timer M). Inputs with no entry in a state are absorbed.
+ *
+ * What each state holds: calling and proceeding the INVITE (retransmitted by Timer A; the source of ACK
+ * and CANCEL); accepted (Timer M) nothing but its keys — 2xx retransmissions go to the TU as they come;
+ * completed (Timer D) the ACK's bytes, on unreliable transports (Timer D is 0 on reliable ones).
  */
 const TABLE: TransitionTable<ClientInviteState, Input, ClientInviteTransaction> = {
   calling: {
@@ -99,25 +104,33 @@ export class ClientInviteTransaction
 {
   readonly side = 'client';
   readonly kind = 'invite';
-  readonly request: SipRequest;
   readonly target: Target;
   protected readonly table = TABLE;
   declare protected readonly ctx: ClientInviteContext;
   #flow: Flow | undefined;
-  readonly #out: Outgoing<SipRequest>;
-  readonly #snap: RequestSnapshot;
+  /** Calling and proceeding: the INVITE (the TU's view) and what the transaction sends from it. */
+  #request: SipRequest | undefined;
+  #out: Outgoing<SipRequest> | undefined;
+  #snap: RequestSnapshot | undefined;
   #intervalA: number;
   #pendingCancel: CancelOptions | undefined;
   #cancelSent = false;
-  #ack: Outgoing<SipRequest> | undefined;
+  /** Completed on an unreliable transport: the ACK's bytes, resent for each retransmitted final. */
+  #ack: Buffer | undefined;
 
   constructor(ctx: ClientInviteContext, branch: string, request: SipRequest, target: Target) {
     super(ctx, branch, 'INVITE', target.protocol, 'calling');
-    this.request = request;
+    this.#request = request;
     this.target = target;
     this.#out = new Outgoing(request);
     this.#snap = snapshot(request);
     this.#intervalA = ctx.timers.a;
+  }
+
+  /** The INVITE, until a final response: ACK and CANCEL no longer need it (see `request` in types.ts). */
+  get request(): SipRequest {
+    if (this.#request === undefined) throw requestReleased(this);
+    return this.#request;
   }
 
   get flow(): Flow | undefined {
@@ -126,7 +139,7 @@ export class ClientInviteTransaction
 
   /** RFC 3261 §17.1.1.2: send, start Timer A (unreliable only) and Timer B. */
   start(): void {
-    this.transmit(this.target, this.#out.message, (flow) => {
+    this.transmit(this.target, this.request, (flow) => {
       this.#flow ??= flow;
     });
     if (!this.reliable) this.arm('A', this.#intervalA, TIMER_A);
@@ -179,6 +192,8 @@ export class ClientInviteTransaction
   enterAccepted(res: SipResponse): void {
     this.#stopCallingTimers();
     this.setState('accepted');
+    // RFC 6026 §7.2: the TU ACKs the 2xx (and its retransmissions) itself; no CANCEL after a final (§9.1).
+    this.#shedRequest();
     this.passUp(res);
     this.arm('M', this.ctx.timers.m, TIMER_M);
   }
@@ -187,8 +202,15 @@ export class ClientInviteTransaction
   enterCompleted(res: SipResponse): void {
     this.#stopCallingTimers();
     this.setState('completed');
-    this.#ack = new Outgoing(this.#buildAck(res));
-    this.transmit(followUpTarget(this.target, this.#flow), this.#ack.message);
+    const snap = this.#snap;
+    this.#shedRequest();
+    if (snap !== undefined) {
+      const ack = buildAck(snap, res);
+      this.transmit(followUpTarget(this.target, this.#flow), ack);
+      // RFC 3261 §17.1.1.2: until Timer D each retransmitted final gets the same ACK: keep its bytes.
+      // Timer D is 0 on reliable transports: nothing to keep, nothing serialized.
+      if (!this.reliable) this.#ack = this.ctx.serialize(ack);
+    }
     this.passUp(res);
     this.arm('D', waitTimer(this.ctx.timers, 'd', this.reliable), TIMER_D);
   }
@@ -198,6 +220,7 @@ export class ClientInviteTransaction
   }
 
   retransmit(): void {
+    if (this.#out === undefined) return;
     this.transmit(this.target, this.#out.wire(this.ctx));
     this.noteRetransmit('A');
     this.#intervalA = nextTimerA(this.#intervalA);
@@ -207,7 +230,7 @@ export class ClientInviteTransaction
   resendAck(): void {
     this.noteAbsorbed('response');
     if (this.#ack === undefined) return;
-    this.transmit(followUpTarget(this.target, this.#flow), this.#ack.wire(this.ctx));
+    this.transmit(followUpTarget(this.target, this.#flow), this.#ack);
     this.noteRetransmit('ack');
   }
 
@@ -217,10 +240,10 @@ export class ClientInviteTransaction
 
   /** RFC 3261 §9.1: build and send the CANCEL once; bound the wait for the final with 64*T1. */
   sendCancel(options: CancelOptions): void {
-    if (this.#cancelSent) return;
+    if (this.#cancelSent || this.#snap === undefined) return;
     this.#cancelSent = true;
     this.disarm('C');
-    this.ctx.sendCancel(this.#buildCancel(options), followUpTarget(this.target, this.#flow));
+    this.ctx.sendCancel(buildCancel(this.#snap, options), followUpTarget(this.target, this.#flow));
     this.arm('cancel', this.ctx.timers.b, CANCEL_TIMEOUT);
   }
 
@@ -234,9 +257,18 @@ export class ClientInviteTransaction
 
   protected override onTerminate(): void {
     this.#pendingCancel = undefined;
+    this.#shedRequest();
+    this.#ack = undefined;
   }
 
   // --- helpers ------------------------------------------------------------------------------
+
+  /** A final response arrived: Timer A, ACK and CANCEL construction are over (see the table's comment). */
+  #shedRequest(): void {
+    this.#request = undefined;
+    this.#out = undefined;
+    this.#snap = undefined;
+  }
 
   #stopCallingTimers(): void {
     this.disarm('A');
@@ -249,44 +281,6 @@ export class ClientInviteTransaction
 
   #armTimerC(): void {
     if (this.ctx.timers.c > 0) this.arm('C', this.ctx.timers.c, TIMER_C);
-  }
-
-  /**
-   * RFC 3261 §17.1.1.3: ACK for a non-2xx final — same Request-URI, Call-ID, From, CSeq number; To from
-   * the response (its tag); a single Via equal to the request's top Via; the request's Route set.
-   */
-  #buildAck(res: SipResponse): SipRequest {
-    const s = this.#snap;
-    const ack = new SipRequest('ACK', s.uri);
-    ack.append('via', s.via);
-    for (const r of s.routes) ack.append('route', r);
-    ack.append('max-forwards', '70');
-    ack.append('from', s.from);
-    ack.append('to', res.get('to') ?? s.to);
-    ack.append('call-id', s.callId);
-    ack.append('cseq', `${s.seq} ACK`);
-    ack.append('content-length', '0');
-    return ack;
-  }
-
-  /**
-   * RFC 3261 §9.1: CANCEL — same Request-URI, Call-ID, To, From and CSeq number (method CANCEL), a single
-   * Via equal to the request's top Via (same branch), the request's Route set.
-   */
-  #buildCancel(options: CancelOptions): SipRequest {
-    const s = this.#snap;
-    const cancel = new SipRequest('CANCEL', s.uri);
-    cancel.append('via', s.via);
-    for (const r of s.routes) cancel.append('route', r);
-    cancel.append('max-forwards', '70');
-    cancel.append('from', s.from);
-    cancel.append('to', s.to);
-    cancel.append('call-id', s.callId);
-    cancel.append('cseq', `${s.seq} CANCEL`);
-    // RFC 3326: why we cancel (e.g. the A-leg's CANCEL reason, relayed).
-    if (options.reason !== undefined) cancel.append('reason', options.reason);
-    cancel.append('content-length', '0');
-    return cancel;
   }
 }
 
@@ -302,4 +296,40 @@ function snapshot(req: SipRequest): RequestSnapshot {
     seq: req.cseq.seq,
     routes,
   };
+}
+
+/**
+ * RFC 3261 §17.1.1.3: ACK for a non-2xx final — same Request-URI, Call-ID, From, CSeq number; To from
+ * the response (its tag); a single Via equal to the request's top Via; the request's Route set.
+ */
+function buildAck(s: RequestSnapshot, res: SipResponse): SipRequest {
+  const ack = new SipRequest('ACK', s.uri);
+  ack.append('via', s.via);
+  for (const r of s.routes) ack.append('route', r);
+  ack.append('max-forwards', '70');
+  ack.append('from', s.from);
+  ack.append('to', res.get('to') ?? s.to);
+  ack.append('call-id', s.callId);
+  ack.append('cseq', `${s.seq} ACK`);
+  ack.append('content-length', '0');
+  return ack;
+}
+
+/**
+ * RFC 3261 §9.1: CANCEL — same Request-URI, Call-ID, To, From and CSeq number (method CANCEL), a single
+ * Via equal to the request's top Via (same branch), the request's Route set.
+ */
+function buildCancel(s: RequestSnapshot, options: CancelOptions): SipRequest {
+  const cancel = new SipRequest('CANCEL', s.uri);
+  cancel.append('via', s.via);
+  for (const r of s.routes) cancel.append('route', r);
+  cancel.append('max-forwards', '70');
+  cancel.append('from', s.from);
+  cancel.append('to', s.to);
+  cancel.append('call-id', s.callId);
+  cancel.append('cseq', `${s.seq} CANCEL`);
+  // RFC 3326: why we cancel (e.g. the A-leg's CANCEL reason, relayed).
+  if (options.reason !== undefined) cancel.append('reason', options.reason);
+  cancel.append('content-length', '0');
+  return cancel;
 }

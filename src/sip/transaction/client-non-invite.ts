@@ -3,6 +3,7 @@ import type { Flow, Target, TransportError } from '../transport/types.js';
 import { nextCapped, waitTimer } from './timers.js';
 import {
   Outgoing,
+  requestReleased,
   TransactionBase,
   type TransactionContext,
   type TransitionTable,
@@ -21,7 +22,12 @@ const TIMER_E = { kind: 'timer_e' } as const;
 const TIMER_F = { kind: 'timer_f' } as const;
 const TIMER_K = { kind: 'timer_k' } as const;
 
-/** Non-INVITE client transaction: RFC 3261 §17.1.2 (Figure 6). Inputs with no entry are absorbed. */
+/**
+ * Non-INVITE client transaction: RFC 3261 §17.1.2 (Figure 6). Inputs with no entry are absorbed.
+ *
+ * What each state holds: trying and proceeding the request (retransmitted by Timer E); completed (Timer K)
+ * nothing — response retransmissions are absorbed by matching alone.
+ */
 const TABLE: TransitionTable<ClientNonInviteState, Input, ClientNonInviteTransaction> = {
   trying: {
     provisional: (tx, i) => tx.enterProceeding(i.res),
@@ -52,19 +58,26 @@ export class ClientNonInviteTransaction
 {
   readonly side = 'client';
   readonly kind = 'non-invite';
-  readonly request: SipRequest;
   readonly target: Target;
   protected readonly table = TABLE;
   #flow: Flow | undefined;
-  readonly #out: Outgoing<SipRequest>;
+  /** Trying and proceeding: the request (the TU's view) and its bytes once Timer E retransmitted it. */
+  #request: SipRequest | undefined;
+  #out: Outgoing<SipRequest> | undefined;
   #intervalE: number;
 
   constructor(ctx: TransactionContext, branch: string, request: SipRequest, target: Target) {
     super(ctx, branch, request.method, target.protocol, 'trying');
-    this.request = request;
+    this.#request = request;
     this.target = target;
     this.#out = new Outgoing(request);
     this.#intervalE = ctx.timers.e;
+  }
+
+  /** The request, until the final response: Completed does not need it (see `request` in types.ts). */
+  get request(): SipRequest {
+    if (this.#request === undefined) throw requestReleased(this);
+    return this.#request;
   }
 
   get flow(): Flow | undefined {
@@ -73,7 +86,7 @@ export class ClientNonInviteTransaction
 
   /** RFC 3261 §17.1.2.2: send, start Timer E (unreliable only) and Timer F. */
   start(): void {
-    this.transmit(this.target, this.#out.message, (flow) => {
+    this.transmit(this.target, this.request, (flow) => {
       this.#flow ??= flow;
     });
     if (!this.reliable) this.arm('E', this.#intervalE, TIMER_E);
@@ -106,6 +119,8 @@ export class ClientNonInviteTransaction
     this.disarm('E');
     this.disarm('F');
     this.setState('completed');
+    // RFC 3261 §17.1.2.2: no more retransmissions; Completed only absorbs responses.
+    this.#shedRequest();
     this.passUp(res);
     this.arm('K', waitTimer(this.ctx.timers, 'k', this.reliable), TIMER_K);
   }
@@ -115,6 +130,7 @@ export class ClientNonInviteTransaction
   }
 
   retransmit(proceeding: boolean): void {
+    if (this.#out === undefined) return;
     this.transmit(this.target, this.#out.wire(this.ctx));
     this.noteRetransmit('E');
     this.#intervalE = proceeding ? this.ctx.timers.t2 : nextCapped(this.#intervalE, this.ctx.timers);
@@ -127,5 +143,14 @@ export class ClientNonInviteTransaction
 
   transportError(err: TransportError): void {
     this.failTransport(err);
+  }
+
+  protected override onTerminate(): void {
+    this.#shedRequest();
+  }
+
+  #shedRequest(): void {
+    this.#request = undefined;
+    this.#out = undefined;
   }
 }

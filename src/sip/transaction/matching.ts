@@ -20,6 +20,17 @@ export interface ServerKey {
   readonly branch: string | undefined;
 }
 
+/** What a server transaction keeps to be matched once it has released its request. */
+export interface ServerMatch {
+  /** The layer's map key (see `serverKey`), kept so release() can delete exactly this entry. */
+  readonly key: string;
+  /**
+   * RFC 2543 peers only: the request's To tag, compared with a retransmission's or a CANCEL's (RFC 3261
+   * §17.2.3). Undefined for magic-cookie branches (matched by key alone) and requests without a To tag.
+   */
+  readonly rfc2543ToTag: string | undefined;
+}
+
 /**
  * RFC 3261 §17.2.3 server transaction key for `req` looked up as `method` (INVITE for an ACK or a
  * CANCEL looking for its INVITE).

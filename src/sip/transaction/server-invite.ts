@@ -1,19 +1,25 @@
 import type { SipRequest, SipResponse } from '../message/message.js';
 import type { Flow, Target, TransportError } from '../transport/types.js';
+import type { ServerMatch } from './matching.js';
 import { nextCapped, waitTimer } from './timers.js';
 import {
   Outgoing,
+  requestReleased,
   responseTargetOf,
   TransactionBase,
   type TransactionContext,
   type TransitionTable,
+  toTagOf,
 } from './transaction-base.js';
 import { TransactionError } from './transaction-error.js';
 import type { ServerInviteState, ServerTransaction, ServerTransactionEvents } from './types.js';
 
 export interface ServerInviteContext extends TransactionContext {
-  /** Route ACKs for this 2xx (matched by dialog: Call-ID, CSeq number, From tag, To tag) to `tx`. */
-  expectAck(tx: ServerInviteTransaction, res: SipResponse): void;
+  /**
+   * Route ACKs for this 2xx (matched by dialog: Call-ID, CSeq number, From tag, To tag) to `tx`. Called
+   * while `req` is still held: the transaction drops it right after.
+   */
+  expectAck(tx: ServerInviteTransaction, req: SipRequest, res: SipResponse): void;
 }
 
 type Input =
@@ -44,6 +50,14 @@ const TIMER_2XX = { kind: 'timer_2xx' } as const;
  * INVITE server transaction: RFC 3261 §17.2.1 (Figure 7) as updated by RFC 6026 §7.1 (Accepted state,
  * Timer L), plus the UAS core's 2xx retransmission (RFC 3261 §13.3.1.4) so the TU makes one call.
  * Inputs with no entry in a state are absorbed.
+ *
+ * What each state holds (parsed messages are large; the wait states hold none):
+ * - proceeding: the request (100 Trying, CANCEL) and the latest provisional — as an object until a
+ *   retransmitted INVITE makes us serialize it, then only its bytes;
+ * - accepted: until the ACK, the 2xx passed to `respondReliably2xx` (its bytes after the first
+ *   retransmission); then only the keys that match retransmitted INVITEs and ACKs;
+ * - completed: on UDP the final's bytes (Timer G, retransmitted INVITEs); on reliable transports nothing;
+ * - confirmed: nothing.
  */
 const TABLE: TransitionTable<ServerInviteState, Input, ServerInviteTransaction> = {
   proceeding: {
@@ -87,30 +101,35 @@ export class ServerInviteTransaction
 {
   readonly side = 'server';
   readonly kind = 'invite';
-  readonly request: SipRequest;
   readonly flow: Flow;
-  /** The layer's map key, kept so release() can delete exactly this entry. */
+  /** See `ServerMatch` (matching.ts). */
   readonly key: string;
+  readonly rfc2543ToTag: string | undefined;
   /** Set by the layer while ACKs for our 2xx are routed here. */
   ackKey: string | undefined;
   protected readonly table = TABLE;
   declare protected readonly ctx: ServerInviteContext;
+  #request: SipRequest | undefined;
   #target: Target | undefined;
+  /** Proceeding: the latest provisional (RFC 3261 §17.2.1: resent on a retransmitted INVITE). */
   #provisional: Outgoing<SipResponse> | undefined;
-  #final: Outgoing<SipResponse> | undefined;
+  /** Completed on an unreliable transport: the final's bytes for Timer G and retransmitted INVITEs. */
+  #final: Buffer | undefined;
   #finalToTag: string | undefined;
   #provisionalToTag: string | undefined;
+  /** Accepted: the 2xx retransmitted until its ACK (RFC 3261 §13.3.1.4), only while that may happen. */
   #ok: Outgoing<SipResponse> | undefined;
   #reliable2xx = false;
   #acked = false;
   #intervalG: number;
   #interval2xx: number;
 
-  constructor(ctx: ServerInviteContext, id: string, key: string, request: SipRequest, flow: Flow) {
+  constructor(ctx: ServerInviteContext, id: string, match: ServerMatch, request: SipRequest, flow: Flow) {
     super(ctx, id, 'INVITE', flow.protocol, 'proceeding');
-    this.request = request;
+    this.#request = request;
     this.flow = flow;
-    this.key = key;
+    this.key = match.key;
+    this.rfc2543ToTag = match.rfc2543ToTag;
     this.#intervalG = ctx.timers.g;
     this.#interval2xx = ctx.timers.t1;
   }
@@ -118,6 +137,12 @@ export class ServerInviteTransaction
   /** RFC 3261 §17.2.1: 100 Trying unless the TU answers within 200 ms (when enabled). */
   start(): void {
     if (this.ctx.autoTrying) this.arm('trying', this.ctx.timers.trying, TIMER_TRYING);
+  }
+
+  /** The INVITE, until the final response: the later states do not need it (see `request` in types.ts). */
+  get request(): SipRequest {
+    if (this.#request === undefined) throw requestReleased(this);
+    return this.#request;
   }
 
   /** To tag of the final response we sent (RFC 2543 ACK matching, RFC 3261 §17.2.3). */
@@ -172,15 +197,15 @@ export class ServerInviteTransaction
   // --- actions named in the table -------------------------------------------------------------
 
   sendTrying(): void {
-    if (this.#provisional !== undefined) return;
-    this.sendProvisional(this.ctx.createResponse(this.request, 100));
+    if (this.#provisional !== undefined || this.#request === undefined) return;
+    this.sendProvisional(this.ctx.createResponse(this.#request, 100));
   }
 
   sendProvisional(res: SipResponse): void {
     this.disarm('trying');
     this.#provisionalToTag = toTagOf(res) ?? this.#provisionalToTag;
     this.#provisional = new Outgoing(res);
-    this.#send(this.#provisional, false);
+    this.#send(res);
   }
 
   resendProvisional(): void {
@@ -190,7 +215,7 @@ export class ServerInviteTransaction
       if (this.ctx.autoTrying) this.sendTrying();
       return;
     }
-    this.#send(this.#provisional, true);
+    this.#resend(this.#provisional.wire(this.ctx));
     this.noteRetransmit('request_retransmission');
   }
 
@@ -203,24 +228,27 @@ export class ServerInviteTransaction
     this.disarm('trying');
     this.setState('accepted');
     this.#finalToTag = toTagOf(res);
-    this.#ok = new Outgoing(res);
-    this.#send(this.#ok, false);
+    this.#send(res);
     if (this.terminated) return;
-    this.ctx.expectAck(this, res);
-    if (reliable) this.#startReliable2xx();
+    if (this.#request !== undefined) this.ctx.expectAck(this, this.#request, res);
+    // RFC 6026 §7.1: in Accepted retransmitted INVITEs are absorbed by matching alone; the request and
+    // the provisional are not needed any more.
+    this.#shedProceeding();
+    if (reliable) this.#startReliable2xx(res);
     this.arm('L', this.ctx.timers.l, TIMER_L);
   }
 
   resend2xx(res: SipResponse, reliable: boolean): void {
-    const out = new Outgoing(res);
-    if (reliable) this.#ok = out;
-    this.#send(out, false);
-    if (reliable && !this.#reliable2xx && !this.#acked) this.#startReliable2xx();
+    this.#send(res);
+    if (!reliable || this.#acked) return;
+    // RFC 3261 §13.3.1.4: the latest 2xx the TU asked us to retransmit is the one retransmitted.
+    if (this.#reliable2xx) this.#ok = new Outgoing(res);
+    else this.#startReliable2xx(res);
   }
 
   retransmit2xx(): void {
     if (this.#ok === undefined || this.#acked) return;
-    this.#send(this.#ok, true);
+    this.#resend(this.#ok.wire(this.ctx));
     this.noteRetransmit('2xx');
     this.#interval2xx = nextCapped(this.#interval2xx, this.ctx.timers);
     this.arm('2xx', this.#interval2xx, TIMER_2XX);
@@ -233,6 +261,8 @@ export class ServerInviteTransaction
     }
     this.#acked = true;
     this.disarm('2xx');
+    // RFC 3261 §13.3.1.4: the ACK ends the 2xx retransmissions; until Timer L only the keys are needed.
+    this.#ok = undefined;
     this.emit('ack', ack);
   }
 
@@ -250,17 +280,25 @@ export class ServerInviteTransaction
     this.disarm('trying');
     this.setState('completed');
     this.#finalToTag = toTagOf(res);
-    this.#final = new Outgoing(res);
-    this.#send(this.#final, false);
+    this.#send(res);
     if (this.terminated) return;
-    if (!this.reliable) this.arm('G', this.#intervalG, TIMER_G);
+    this.#shedProceeding();
+    // RFC 3261 §17.2.1: Completed retransmits the final (Timer G, retransmitted INVITEs), so keep its bytes
+    // — on unreliable transports only: there is no Timer G on reliable ones, and RFC 3261 clients
+    // retransmit the INVITE over unreliable transports only (§17.1.1.2, Timer A).
+    if (!this.reliable) {
+      this.#final = this.ctx.serialize(res);
+      this.arm('G', this.#intervalG, TIMER_G);
+    }
     this.arm('H', this.ctx.timers.h, TIMER_H);
   }
 
   resendFinal(reason: 'request_retransmission' | 'G'): void {
     if (reason === 'request_retransmission') this.noteAbsorbed('request');
+    // GAP(RFC 3261 §17.2.1): over a reliable transport the final is not kept, so an INVITE retransmitted
+    // anyway (e.g. by a stateless proxy relaying UDP retransmissions onto TCP) gets no answer in Completed.
     if (this.#final === undefined) return;
-    this.#send(this.#final, true);
+    this.#resend(this.#final);
     this.noteRetransmit(reason);
   }
 
@@ -275,6 +313,8 @@ export class ServerInviteTransaction
     this.disarm('G');
     this.disarm('H');
     this.setState('confirmed');
+    // RFC 3261 §17.2.1: Confirmed only absorbs ACKs; nothing is sent any more.
+    this.#final = undefined;
     this.arm('I', waitTimer(this.ctx.timers, 'i', this.reliable), TIMER_I);
   }
 
@@ -286,21 +326,40 @@ export class ServerInviteTransaction
     this.failTransport(err);
   }
 
+  protected override onTerminate(): void {
+    this.#shedProceeding();
+    this.#ok = undefined;
+    this.#final = undefined;
+  }
+
   // --- helpers ------------------------------------------------------------------------------
 
-  #startReliable2xx(): void {
+  /** A final response is out: what only Proceeding needed goes (see the table's comment). */
+  #shedProceeding(): void {
+    this.#request = undefined;
+    this.#provisional = undefined;
+  }
+
+  #startReliable2xx(res: SipResponse): void {
     this.#reliable2xx = true;
+    this.#ok = new Outgoing(res);
     this.#interval2xx = this.ctx.timers.t1;
     // RFC 3261 §13.3.1.4: retransmitted whatever the transport (hop-by-hop reliability is not end-to-end).
     this.arm('2xx', this.#interval2xx, TIMER_2XX);
   }
 
-  /** Pass a response to the transport; the target comes from the first response (RFC 3261 §18.2.2). */
-  #send(out: Outgoing<SipResponse>, retransmission: boolean): void {
-    this.#target ??= responseTargetOf(this.ctx, out.message, this.flow, (err) => this.transportFailed(err));
-    if (this.#target !== undefined) {
-      this.transmit(this.#target, retransmission ? out.wire(this.ctx) : out.message);
-    }
+  /**
+   * Pass a response object to the transport (which serializes it and labels it); the target comes from
+   * the first response (RFC 3261 §18.2.2).
+   */
+  #send(res: SipResponse): void {
+    this.#target ??= responseTargetOf(this.ctx, res, this.flow, (err) => this.transportFailed(err));
+    if (this.#target !== undefined) this.transmit(this.#target, res);
+  }
+
+  /** Retransmit bytes to the target of the first response. */
+  #resend(bytes: Buffer): void {
+    if (this.#target !== undefined) this.transmit(this.#target, bytes);
   }
 }
 
@@ -310,12 +369,4 @@ function checkStatus(res: SipResponse): number {
     throw new TransactionError('invalid_response', `response status ${s} is outside 100-699`);
   }
   return s;
-}
-
-function toTagOf(res: SipResponse): string | undefined {
-  try {
-    return res.to.tag;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,12 +1,16 @@
+import { detach } from '../message/detach.js';
 import type { SipRequest, SipResponse } from '../message/message.js';
 import type { Flow, Target, TransportError } from '../transport/types.js';
+import type { ServerMatch } from './matching.js';
 import { waitTimer } from './timers.js';
 import {
   Outgoing,
+  requestReleased,
   responseTargetOf,
   TransactionBase,
   type TransactionContext,
   type TransitionTable,
+  toTagOf,
 } from './transaction-base.js';
 import { TransactionError } from './transaction-error.js';
 import type { ServerNonInviteState, ServerTransaction, ServerTransactionEvents } from './types.js';
@@ -23,7 +27,13 @@ const REQUEST = { kind: 'request' } as const;
 const TIMER_J = { kind: 'timer_j' } as const;
 const TIMER_GUARD = { kind: 'timer_guard' } as const;
 
-/** Non-INVITE server transaction: RFC 3261 §17.2.2 (Figure 8). Inputs with no entry are absorbed. */
+/**
+ * Non-INVITE server transaction: RFC 3261 §17.2.2 (Figure 8). Inputs with no entry are absorbed.
+ *
+ * What each state holds: trying and proceeding the request and the latest provisional (an object until a
+ * retransmission makes us serialize it, then its bytes); completed (Timer J) only the final's bytes, on
+ * unreliable transports (Timer J is 0 on reliable ones).
+ */
 const TABLE: TransitionTable<ServerNonInviteState, Input, ServerNonInviteTransaction> = {
   trying: {
     // RFC 3261 §17.2.2: retransmissions in Trying are discarded (nothing to resend yet).
@@ -54,20 +64,25 @@ export class ServerNonInviteTransaction
 {
   readonly side = 'server';
   readonly kind = 'non-invite';
-  readonly request: SipRequest;
   readonly flow: Flow;
-  /** The layer's map key, kept so release() can delete exactly this entry. */
+  /** See `ServerMatch` (matching.ts). */
   readonly key: string;
+  readonly rfc2543ToTag: string | undefined;
   protected readonly table = TABLE;
+  #request: SipRequest | undefined;
   #target: Target | undefined;
-  #last: Outgoing<SipResponse> | undefined;
+  /** Proceeding: the latest provisional (RFC 3261 §17.2.2: resent on a retransmitted request). */
+  #provisional: Outgoing<SipResponse> | undefined;
+  /** Completed on an unreliable transport: the final's bytes, resent on a retransmitted request. */
+  #final: Buffer | undefined;
   #finalToTag: string | undefined;
 
-  constructor(ctx: TransactionContext, id: string, key: string, request: SipRequest, flow: Flow) {
-    super(ctx, id, request.method, flow.protocol, 'trying');
-    this.request = request;
+  constructor(ctx: TransactionContext, id: string, match: ServerMatch, request: SipRequest, flow: Flow) {
+    super(ctx, id, detach(request.method), flow.protocol, 'trying');
+    this.#request = request;
     this.flow = flow;
-    this.key = key;
+    this.key = match.key;
+    this.rfc2543ToTag = match.rfc2543ToTag;
   }
 
   /** Bound the wait on the TU: past 64*T1 the client has given up (Timer F), so no answer is useful. */
@@ -75,6 +90,12 @@ export class ServerNonInviteTransaction
     if (this.ctx.timers.serverNonInviteGuard > 0) {
       this.arm('guard', this.ctx.timers.serverNonInviteGuard, TIMER_GUARD);
     }
+  }
+
+  /** The request, until the final response: Completed does not need it (see `request` in types.ts). */
+  get request(): SipRequest {
+    if (this.#request === undefined) throw requestReleased(this);
+    return this.#request;
   }
 
   get finalToTag(): string | undefined {
@@ -110,29 +131,31 @@ export class ServerNonInviteTransaction
   }
 
   sendProvisional(res: SipResponse): void {
-    this.#last = new Outgoing(res);
-    this.#send(this.#last, false);
+    this.#provisional = new Outgoing(res);
+    this.#send(res);
   }
 
   /** RFC 3261 §17.2.2: final -> Completed; Timer J (64*T1, 0 on reliable transports). */
   enterCompleted(res: SipResponse): void {
     this.disarm('guard');
     this.setState('completed');
-    try {
-      this.#finalToTag = res.to.tag;
-    } catch {
-      this.#finalToTag = undefined;
-    }
-    this.#last = new Outgoing(res);
-    this.#send(this.#last, false);
+    this.#finalToTag = toTagOf(res);
+    this.#send(res);
     if (this.terminated) return;
+    this.#request = undefined;
+    this.#provisional = undefined;
+    // RFC 3261 §17.2.2: until Timer J each retransmitted request gets the final again, so keep its bytes
+    // (not the response object). On reliable transports Timer J is 0: nothing to keep, nothing serialized.
+    // The transport serialized the response already, but does not hand its bytes back: serialize once.
+    if (!this.reliable) this.#final = this.ctx.serialize(res);
     this.arm('J', waitTimer(this.ctx.timers, 'j', this.reliable), TIMER_J);
   }
 
   resendLast(): void {
     this.noteAbsorbed('request');
-    if (this.#last === undefined) return;
-    this.#send(this.#last, true);
+    const bytes = this.#final ?? this.#provisional?.wire(this.ctx);
+    if (bytes === undefined) return;
+    this.#resend(bytes);
     this.noteRetransmit('request_retransmission');
   }
 
@@ -144,10 +167,20 @@ export class ServerNonInviteTransaction
     this.failTransport(err);
   }
 
-  #send(out: Outgoing<SipResponse>, retransmission: boolean): void {
-    this.#target ??= responseTargetOf(this.ctx, out.message, this.flow, (err) => this.transportFailed(err));
-    if (this.#target !== undefined) {
-      this.transmit(this.#target, retransmission ? out.wire(this.ctx) : out.message);
-    }
+  protected override onTerminate(): void {
+    this.#request = undefined;
+    this.#provisional = undefined;
+    this.#final = undefined;
+  }
+
+  /** Pass a response object to the transport; the target comes from the first response (RFC 3261 §18.2.2). */
+  #send(res: SipResponse): void {
+    this.#target ??= responseTargetOf(this.ctx, res, this.flow, (err) => this.transportFailed(err));
+    if (this.#target !== undefined) this.transmit(this.#target, res);
+  }
+
+  /** Retransmit bytes to the target of the first response. */
+  #resend(bytes: Buffer): void {
+    if (this.#target !== undefined) this.transmit(this.#target, bytes);
   }
 }

@@ -1,6 +1,8 @@
+import { detach } from '../message/detach.js';
 import type { SipMessage, SipRequest, SipResponse } from '../message/message.js';
 import { type Flow, type Target, TransportError, type TransportProtocol } from '../transport/types.js';
 import type { Clock, TimerHandle, TransactionTimers } from './timers.js';
+import { TransactionError } from './transaction-error.js';
 import {
   methodLabel,
   publish,
@@ -20,7 +22,10 @@ export interface TransactionContext {
   readonly timers: TransactionTimers;
   /** RFC 3261 §17.2.1: send 100 Trying when the TU is silent for `timers.trying`. */
   readonly autoTrying: boolean;
-  /** Wire bytes for a retransmission (the first transmission passes the message itself). */
+  /**
+   * Wire bytes for a retransmission (the first transmission passes the message itself), in a buffer the
+   * transaction may keep through its wait state.
+   */
   serialize(msg: SipMessage): Buffer;
   /** Build a response to a request (100 Trying). */
   createResponse(req: SipRequest, status: number): SipResponse;
@@ -233,17 +238,20 @@ function guarded(where: string, fn: () => void): void {
 }
 
 /**
- * A message sent once as an object (so the transport labels it) and retransmitted as bytes serialized on
- * the first retransmission and reused after.
+ * A message sent once as an object (so the transport labels it) and retransmitted as bytes. The bytes are
+ * serialized on the first retransmission; from then on only they are kept, not the parsed message.
  */
 export class Outgoing<M extends SipMessage = SipMessage> {
-  readonly message: M;
+  #message: M | undefined;
   #wire: Buffer | undefined;
   constructor(message: M) {
-    this.message = message;
+    this.#message = message;
   }
   wire(ctx: TransactionContext): Buffer {
-    this.#wire ??= ctx.serialize(this.message);
+    if (this.#wire === undefined) {
+      this.#wire = ctx.serialize(this.#message as M);
+      this.#message = undefined;
+    }
     return this.#wire;
   }
 }
@@ -259,7 +267,9 @@ export function responseTargetOf(
   fail: (err: TransportError) => void,
 ): Target | undefined {
   try {
-    return ctx.transport.responseTarget(res, flow);
+    const t = ctx.transport.responseTarget(res, flow);
+    // Held until the transaction ends: keep the address, not the Via text it was sliced from.
+    return { ...t, remote: { address: detach(t.remote.address), port: t.remote.port } };
   } catch (err) {
     fail(new TransportError('send_failed', `no response target: ${String(err)}`, { cause: err }));
     return undefined;
@@ -270,4 +280,26 @@ export function responseTargetOf(
 export function followUpTarget(original: Target, flow: Flow | undefined): Target {
   if (flow === undefined || original.protocol !== 'tcp' || flow.connectionId === undefined) return original;
   return { protocol: original.protocol, remote: original.remote, connectionId: flow.connectionId };
+}
+
+/** The request of a transaction that has shed it (see `request` in types.ts). */
+export function requestReleased(tx: { readonly id: string; readonly method: string }): TransactionError {
+  return new TransactionError(
+    'request_released',
+    `${tx.method} transaction ${tx.id} no longer holds its request (it is past its final response)`,
+  );
+}
+
+/**
+ * The To tag of a message (detached, see `detach`), or undefined when it has none or its To header does
+ * not parse.
+ */
+export function toTagOf(msg: SipMessage): string | undefined {
+  let tag: string | undefined;
+  try {
+    tag = msg.to.tag;
+  } catch {
+    return undefined;
+  }
+  return tag === undefined ? undefined : detach(tag);
 }

@@ -1,13 +1,14 @@
 import { isIP } from 'node:net';
 import { createResponse, generateBranch, generateTag } from '../message/build.js';
+import { detach } from '../message/detach.js';
 import type { SipParseErrorCode } from '../message/errors.js';
-import type { SipRequest, SipResponse } from '../message/message.js';
+import type { SipMessage, SipRequest, SipResponse } from '../message/message.js';
 import { serializeMessage } from '../message/serialize.js';
 import { familyOf, isWildcard } from '../transport/endpoint.js';
 import type { Flow, InboundMessage, InboundParseError, Target } from '../transport/types.js';
 import { type ClientInviteContext, ClientInviteTransaction } from './client-invite.js';
 import { ClientNonInviteTransaction } from './client-non-invite.js';
-import { ackKey, clientKey, type ServerKey, serverKey } from './matching.js';
+import { ackKey, clientKey, type ServerKey, type ServerMatch, serverKey } from './matching.js';
 import { type ServerInviteContext, ServerInviteTransaction } from './server-invite.js';
 import { ServerNonInviteTransaction } from './server-non-invite.js';
 import { type Clock, realClock, resolveTimers, type TimerConfig, type TransactionTimers } from './timers.js';
@@ -96,11 +97,11 @@ export class TransactionLayer {
       clock: this.#clock,
       timers: this.timers,
       autoTrying: opts.autoTrying ?? true,
-      serialize: serializeMessage,
+      serialize: serializeKept,
       createResponse: (req, status) => createResponse(req, status),
       release: (tx) => this.#release(tx as unknown as ClientTx | ServerTx),
       sendCancel: (cancel, target) => this.#startCancel(cancel, target),
-      expectAck: (tx, res) => this.#expectAck(tx, res),
+      expectAck: (tx, req, res) => this.#expectAck(tx, req, res),
     };
     for (const unsub of [
       transport.onMessage((m) => this.#receive(m)),
@@ -211,11 +212,11 @@ export class TransactionLayer {
     }
     const existing = this.#servers.get(key.key);
     // RFC 3261 §17.2.3 (RFC 2543 rules also compare the To tag with the original request's).
-    if (existing !== undefined && (key.rfc3261 || existing.request.to.tag === toTag)) {
+    if (existing !== undefined && (key.rfc3261 || existing.rfc2543ToTag === toTag)) {
       existing.receiveRequest();
       return;
     }
-    const tx = this.#newServer(req, flow, key);
+    const tx = this.#newServer(req, flow, key, toTag);
     const tu = this.#tu;
     if (tu === undefined) {
       tx.respond(createResponse(req, 503, undefined, { toTag: generateTag() }));
@@ -278,16 +279,16 @@ export class TransactionLayer {
    */
   #receiveCancel(cancel: SipRequest, flow: Flow, key: ServerKey, toTag: string | undefined): void {
     const existing = this.#servers.get(key.key);
-    if (existing !== undefined && (key.rfc3261 || existing.request.to.tag === toTag)) {
+    if (existing !== undefined && (key.rfc3261 || existing.rfc2543ToTag === toTag)) {
       existing.receiveRequest();
       return;
     }
-    const cancelTx = this.#newServer(cancel, flow, key);
+    const cancelTx = this.#newServer(cancel, flow, key, toTag);
     let invite: ServerInviteTransaction | undefined;
     try {
       const k = serverKey(cancel, 'INVITE');
       const found = this.#servers.get(k.key);
-      if (found instanceof ServerInviteTransaction && (k.rfc3261 || found.request.to.tag === toTag))
+      if (found instanceof ServerInviteTransaction && (k.rfc3261 || found.rfc2543ToTag === toTag))
         invite = found;
     } catch {
       invite = undefined;
@@ -402,13 +403,19 @@ export class TransactionLayer {
 
   // --- transactions ----------------------------------------------------------------------------
 
-  #newServer(req: SipRequest, flow: Flow, key: ServerKey): ServerTx {
-    const id = key.branch ?? `rfc2543-${++this.#rfc2543Seq}`;
+  #newServer(req: SipRequest, flow: Flow, key: ServerKey, toTag: string | undefined): ServerTx {
+    // The id, key and To tag outlive the request (wait states): detached from its header text.
+    const id = key.branch === undefined ? `rfc2543-${++this.#rfc2543Seq}` : detach(key.branch);
+    const mapKey = detach(key.key);
+    const match: ServerMatch = {
+      key: mapKey,
+      rfc2543ToTag: key.rfc3261 || toTag === undefined ? undefined : detach(toTag),
+    };
     const tx =
       req.method === 'INVITE'
-        ? new ServerInviteTransaction(this.#ctx, id, key.key, req, flow)
-        : new ServerNonInviteTransaction(this.#ctx, id, key.key, req, flow);
-    this.#servers.set(key.key, tx);
+        ? new ServerInviteTransaction(this.#ctx, id, match, req, flow)
+        : new ServerNonInviteTransaction(this.#ctx, id, match, req, flow);
+    this.#servers.set(mapKey, tx);
     this.#created(tx);
     tx.start();
     return tx;
@@ -432,12 +439,11 @@ export class TransactionLayer {
     tx.start();
   }
 
-  #expectAck(tx: ServerInviteTransaction, res: SipResponse): void {
+  #expectAck(tx: ServerInviteTransaction, req: SipRequest, res: SipResponse): void {
     if (tx.ackKey !== undefined) return;
     let key: string;
     try {
-      const req = tx.request;
-      key = ackKey(req.callId, req.cseq.seq, req.from.tag, res.to.tag);
+      key = detach(ackKey(req.callId, req.cseq.seq, req.from.tag, res.to.tag));
     } catch {
       return;
     }
@@ -486,6 +492,18 @@ export class TransactionLayer {
   #drop(why: DropReason): void {
     if (wants('stirgate:transaction:dropped')) publish('stirgate:transaction:dropped', { why });
   }
+}
+
+/**
+ * Wire bytes a transaction keeps to retransmit, in a buffer of their own: `serializeMessage` returns small
+ * messages as slices of Node's shared 8 KiB pool, and one slice held through a wait state (32 s) would keep
+ * the whole pool chunk alive.
+ */
+function serializeKept(msg: SipMessage): Buffer {
+  const pooled = serializeMessage(msg);
+  const own = Buffer.allocUnsafeSlow(pooled.length);
+  pooled.copy(own);
+  return own;
 }
 
 /** Error text made safe for a reason phrase (RFC 3261 §25.1 Reason-Phrase: no CR/LF), bounded. */

@@ -80,6 +80,12 @@ export interface ClientTransaction extends TransactionEventSource<ClientTransact
   readonly id: string;
   readonly kind: 'invite' | 'non-invite';
   readonly state: ClientTransactionState;
+  /**
+   * The request sent, while the transaction needs it: until a final response arrives (or it terminates).
+   * Past that point the wait states (Accepted/Timer M, Completed/Timer D and K) keep at most the ACK's
+   * bytes, so the parsed request is released and reading `request` throws TransactionError
+   * `request_released`. Keep your own reference if you need it longer.
+   */
   readonly request: SipRequest;
   readonly target: Target;
   /** The flow the request left on, once the transport resolved it. */
@@ -97,6 +103,13 @@ export interface ServerTransaction extends TransactionEventSource<ServerTransact
   readonly id: string;
   readonly kind: 'invite' | 'non-invite';
   readonly state: ServerTransactionState;
+  /**
+   * The request received, while the transaction needs it: until the TU's final response (or termination).
+   * Past that point the wait states (Accepted/Timer L, Completed/Timer G-H and J, Confirmed/Timer I) keep
+   * at most the final response's bytes, so the parsed request is released and reading `request` throws
+   * TransactionError `request_released`. Use the request passed to `TransactionUser.onRequest` if you need
+   * it longer.
+   */
   readonly request: SipRequest;
   /** The flow the request arrived on. */
   readonly flow: Flow;

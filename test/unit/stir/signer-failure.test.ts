@@ -1,19 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 
-// Make crypto.sign fail on demand to exercise the sign_failed path (callback error and synchronous throw).
-const mode = vi.hoisted(() => ({ value: 'real' as 'real' | 'callback_error' | 'throw' }));
+// Make crypto.sign fail on demand to exercise the sign_failed path (the Signer signs synchronously).
+const mode = vi.hoisted(() => ({ value: 'real' as 'real' | 'throw' }));
 vi.mock('node:crypto', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:crypto')>();
   return {
     ...real,
     sign: (...args: unknown[]) => {
       if (mode.value === 'throw') throw new Error('boom (sync)');
-      if (mode.value === 'callback_error') {
-        const cb = args[3] as (err: Error | null, sig?: Buffer) => void;
-        setImmediate(() => cb(new Error('boom (async)')));
-        return undefined;
-      }
       return (real.sign as (...a: unknown[]) => unknown)(...args);
     },
   };
@@ -26,12 +21,25 @@ describe('Signer failure paths', () => {
   const signer = new Signer({ privateKey: key, x5u: 'https://x.example/sp.pem' });
   const input = { attest: 'A', origTn: '12025550100', destTns: ['12025550199'], origid: 'o' } as const;
 
-  it('resolves sign_failed with the cause when the signature callback errors', async () => {
-    mode.value = 'callback_error';
-    const r = await signer.sign(input);
+  it('signSync returns sign_failed with the cause instead of throwing', () => {
+    mode.value = 'throw';
+    const r = signer.signSync(input);
     expect(r.ok).toBe(false);
     expect(!r.ok && r.code).toBe('sign_failed');
-    expect(!r.ok && (r.cause as Error).message).toBe('boom (async)');
+    expect(!r.ok && (r.cause as Error).message).toBe('boom (sync)');
+  });
+
+  it('signWithCallback reports the failure asynchronously', async () => {
+    mode.value = 'throw';
+    let sync = true;
+    const r = await new Promise<Awaited<ReturnType<typeof signer.sign>>>((resolve) => {
+      signer.signWithCallback(input, (res) => {
+        expect(sync).toBe(false);
+        resolve(res);
+      });
+      sync = false;
+    });
+    expect(!r.ok && r.code).toBe('sign_failed');
   });
 
   it('resolves sign_failed when crypto.sign throws synchronously', async () => {

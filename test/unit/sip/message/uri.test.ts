@@ -186,3 +186,19 @@ describe('withUserParam / withoutUserParam (3GPP TS 24.229 §7.2A.20 verstat)', 
     expect(withUserParam(other, 'verstat', 'x')).toBe(other);
   });
 });
+
+describe('URIs and name-addrs without parameters share one read-only Params', () => {
+  it('uses NO_PARAMS when nothing follows the host, a new Map otherwise', async () => {
+    const { NO_PARAMS } = await import('../../../../src/sip/message/params.js');
+    const { parseNameAddr } = await import('../../../../src/sip/message/name-addr.js');
+    const plain = parseUri('sip:alice@example.com:5060') as SipUri;
+    expect(plain.params).toBe(NO_PARAMS);
+    const withParam = parseUri('sip:alice@example.com;transport=tcp') as SipUri;
+    expect(withParam.params).not.toBe(NO_PARAMS);
+    expect(withParam.params.get('transport')).toBe('tcp');
+    expect(parseNameAddr('<sip:bob@example.com>').params).toBe(NO_PARAMS);
+    expect(parseNameAddr('<sip:bob@example.com>;tag=x1').params.get('tag')).toBe('x1');
+    expect(() => plain.params.set('lr', null)).toThrow(TypeError);
+    expect(NO_PARAMS.size).toBe(0);
+  });
+});

@@ -42,6 +42,8 @@ export interface Sent {
   readonly message: SipMessage;
   /** Whether the layer passed bytes (a retransmission) rather than the message object. */
   readonly bytes: boolean;
+  /** The octets on the wire; recorded only with `recordCopies`. */
+  readonly wire: Buffer | undefined;
 }
 
 /** Records what the layer sends (as parsed messages, with the fake time) and lets a test inject input. */
@@ -52,6 +54,11 @@ export class FakeTransport implements TransactionTransport {
   #onParseError: ((e: InboundParseError) => void) | undefined;
   /** When set, every send rejects with this error. */
   failWith: TransportError | undefined;
+  /**
+   * Record the octets and a parsed copy of each message instead of the object the layer passed, so the
+   * transport holds no reference to it (as the real one after serializing).
+   */
+  recordCopies = false;
   local: Endpoint = LOCAL;
 
   constructor(clock: FakeClock) {
@@ -61,8 +68,14 @@ export class FakeTransport implements TransactionTransport {
   send(t: Target, data: SipMessage | Buffer): Promise<Flow> {
     // Keep the message object when one was sent: a stateless 400 to a request without Call-ID (RFC 4475
     // insuf) is itself not parseable by our strict parser, yet it is what goes on the wire.
-    const message = Buffer.isBuffer(data) ? parseMessage(data) : data;
-    this.sent.push({ at: this.#clock.now(), target: t, message, bytes: Buffer.isBuffer(data) });
+    const bytes = Buffer.isBuffer(data);
+    if (this.recordCopies) {
+      const wire = Buffer.from(bytes ? data : serialize(data));
+      this.sent.push({ at: this.#clock.now(), target: t, message: parseMessage(wire), bytes, wire });
+    } else {
+      const message = bytes ? parseMessage(data) : data;
+      this.sent.push({ at: this.#clock.now(), target: t, message, bytes, wire: undefined });
+    }
     if (this.failWith !== undefined) return Promise.reject(this.failWith);
     return Promise.resolve({
       protocol: t.protocol,
@@ -148,6 +161,18 @@ function serialize(m: SipMessage): Buffer {
   return serializeMessage(m);
 }
 
+const requestOfTx = new WeakMap<ServerTransaction, SipRequest>();
+
+/**
+ * The request a server transaction was created for, as the TU received it: `tx.request` is released once
+ * the transaction is past its final response.
+ */
+export function requestOf(tx: ServerTransaction): SipRequest {
+  const req = requestOfTx.get(tx);
+  if (req === undefined) throw new Error(`no request recorded for transaction ${tx.id}`);
+  return req;
+}
+
 /** Records every TU callback. */
 export class RecordingUser implements TransactionUser {
   readonly requests: { req: SipRequest; tx: ServerTransaction; flow: Flow }[] = [];
@@ -159,6 +184,7 @@ export class RecordingUser implements TransactionUser {
   onNew: ((req: SipRequest, tx: ServerTransaction) => void) | undefined;
 
   onRequest(req: SipRequest, tx: ServerTransaction, flow: Flow): void {
+    requestOfTx.set(tx, req);
     this.requests.push({ req, tx, flow });
     this.onNew?.(req, tx);
   }

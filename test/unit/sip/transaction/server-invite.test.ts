@@ -3,7 +3,7 @@ import { createResponse } from '../../../../src/sip/message/build.js';
 import type { SipRequest, SipResponse } from '../../../../src/sip/message/message.js';
 import type { ServerTransaction } from '../../../../src/sip/transaction/types.js';
 import type { TransportError } from '../../../../src/sip/transport/types.js';
-import { flush, harness, inRequest, tcpFlow, transportError } from './helpers.js';
+import { flush, harness, inRequest, requestOf, tcpFlow, transportError } from './helpers.js';
 
 function record(tx: ServerTransaction) {
   const r = {
@@ -24,7 +24,7 @@ function record(tx: ServerTransaction) {
 }
 
 function answer(tx: ServerTransaction, status: number, toTag = 'uas1'): SipResponse {
-  return createResponse(tx.request, status, undefined, status === 100 ? {} : { toTag });
+  return createResponse(requestOf(tx), status, undefined, status === 100 ? {} : { toTag });
 }
 
 const status = (s: number) => (m: { isRequest(): boolean }) =>

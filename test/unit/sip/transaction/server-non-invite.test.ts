@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createResponse } from '../../../../src/sip/message/build.js';
 import type { ServerTransaction } from '../../../../src/sip/transaction/types.js';
-import { harness, inRequest, tcpFlow } from './helpers.js';
+import { harness, inRequest, requestOf, tcpFlow } from './helpers.js';
 
 function answer(tx: ServerTransaction, status: number) {
-  return createResponse(tx.request, status, undefined, { toTag: 'uas' });
+  return createResponse(requestOf(tx), status, undefined, { toTag: 'uas' });
 }
 
 describe('non-INVITE server transaction (RFC 3261 §17.2.2)', () => {
