@@ -391,7 +391,7 @@ async function writeDoc(r: Result): Promise<void> {
     `Environment: node ${r.node}, ${r.cpus} CPUs (${model}), UV_THREADPOOL_SIZE=${r.threadpool}, ` +
       `load average ${r.loadavg.toFixed(1)} when written.`,
     '',
-    'Signing core = `Signer.signSync` (which `sign()` and `signWithCallback()` call before one microtask',
+    'Signing core = `Signer.signSync` (which `sign()` wraps in a resolved promise: one microtask',
     'hop): canonicalise the numbers, build the canonical PASSporT JSON, base64url, ES256 with synchronous',
     '`crypto.sign` on the calling thread (raw r||s), Identity header. Baseline: raw synchronous',
     "`crypto.sign('sha256', <same signing input>, {key: <same key>, dsaEncoding: 'ieee-p1363'})` in the same",

@@ -55,8 +55,6 @@ export type SignResult =
     }
   | { readonly ok: false; readonly code: SignErrorCode; readonly cause?: unknown };
 
-export type SignCallback = (result: SignResult) => void;
-
 export class Signer {
   readonly x5u: string;
   readonly #keyInput: { key: KeyObject; dsaEncoding: 'ieee-p1363' };
@@ -80,12 +78,6 @@ export class Signer {
   /** Sign one call; resolves with a typed result and never rejects. */
   sign(input: SignInput): Promise<SignResult> {
     return Promise.resolve(this.signSync(input));
-  }
-
-  /** Callback form of sign. The callback is always invoked asynchronously (in a microtask). */
-  signWithCallback(input: SignInput, cb: SignCallback): void {
-    const result = this.signSync(input);
-    queueMicrotask(() => cb(result));
   }
 
   /**

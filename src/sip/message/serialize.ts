@@ -46,11 +46,17 @@ function widen(s: string): string {
     .join('\r\n');
 }
 
-/** The message as wire octets. */
-export function serializeMessage(msg: SipMessage): Buffer {
+/**
+ * The message as wire octets. `alloc` defaults to Buffer.allocUnsafe (small messages are slices of Node's
+ * shared pool); pass Buffer.allocUnsafeSlow for bytes kept a long time, so they do not pin a pool chunk.
+ */
+export function serializeMessage(
+  msg: SipMessage,
+  alloc: (size: number) => Buffer = Buffer.allocUnsafe,
+): Buffer {
   const head = serializeHead(msg);
   const body = msg.body;
-  const out = Buffer.allocUnsafe(head.length + body.length);
+  const out = alloc(head.length + body.length);
   out.write(head, 0, 'latin1');
   if (body.length > 0) body.copy(out, head.length);
   return out;

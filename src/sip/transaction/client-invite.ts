@@ -299,37 +299,28 @@ function snapshot(req: SipRequest): RequestSnapshot {
 }
 
 /**
- * RFC 3261 §17.1.1.3: ACK for a non-2xx final — same Request-URI, Call-ID, From, CSeq number; To from
- * the response (its tag); a single Via equal to the request's top Via; the request's Route set.
+ * RFC 3261 §17.1.1.3 (ACK for a non-2xx final) and §9.1 (CANCEL): same Request-URI, Call-ID, From and CSeq
+ * number as the INVITE, a single Via equal to its top Via (same branch), its Route set. The ACK's To is the
+ * response's (with its tag), the CANCEL's the INVITE's; RFC 3326 Reason on a CANCEL says why we cancel.
  */
 function buildAck(s: RequestSnapshot, res: SipResponse): SipRequest {
-  const ack = new SipRequest('ACK', s.uri);
-  ack.append('via', s.via);
-  for (const r of s.routes) ack.append('route', r);
-  ack.append('max-forwards', '70');
-  ack.append('from', s.from);
-  ack.append('to', res.get('to') ?? s.to);
-  ack.append('call-id', s.callId);
-  ack.append('cseq', `${s.seq} ACK`);
-  ack.append('content-length', '0');
-  return ack;
+  return fromSnapshot(s, 'ACK', res.get('to') ?? s.to);
 }
 
-/**
- * RFC 3261 §9.1: CANCEL — same Request-URI, Call-ID, To, From and CSeq number (method CANCEL), a single
- * Via equal to the request's top Via (same branch), the request's Route set.
- */
 function buildCancel(s: RequestSnapshot, options: CancelOptions): SipRequest {
-  const cancel = new SipRequest('CANCEL', s.uri);
-  cancel.append('via', s.via);
-  for (const r of s.routes) cancel.append('route', r);
-  cancel.append('max-forwards', '70');
-  cancel.append('from', s.from);
-  cancel.append('to', s.to);
-  cancel.append('call-id', s.callId);
-  cancel.append('cseq', `${s.seq} CANCEL`);
-  // RFC 3326: why we cancel (e.g. the A-leg's CANCEL reason, relayed).
-  if (options.reason !== undefined) cancel.append('reason', options.reason);
-  cancel.append('content-length', '0');
-  return cancel;
+  return fromSnapshot(s, 'CANCEL', s.to, options.reason);
+}
+
+function fromSnapshot(s: RequestSnapshot, method: 'ACK' | 'CANCEL', to: string, reason?: string): SipRequest {
+  const req = new SipRequest(method, s.uri);
+  req.append('via', s.via);
+  for (const r of s.routes) req.append('route', r);
+  req.append('max-forwards', '70');
+  req.append('from', s.from);
+  req.append('to', to);
+  req.append('call-id', s.callId);
+  req.append('cseq', `${s.seq} ${method}`);
+  if (reason !== undefined) req.append('reason', reason);
+  req.append('content-length', '0');
+  return req;
 }

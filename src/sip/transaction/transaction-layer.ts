@@ -495,15 +495,11 @@ export class TransactionLayer {
 }
 
 /**
- * Wire bytes a transaction keeps to retransmit, in a buffer of their own: `serializeMessage` returns small
- * messages as slices of Node's shared 8 KiB pool, and one slice held through a wait state (32 s) would keep
- * the whole pool chunk alive.
+ * Wire bytes a transaction keeps to retransmit, in a buffer of their own: a slice of Node's shared 8 KiB
+ * pool held through a wait state (32 s) would keep the whole pool chunk alive.
  */
 function serializeKept(msg: SipMessage): Buffer {
-  const pooled = serializeMessage(msg);
-  const own = Buffer.allocUnsafeSlow(pooled.length);
-  pooled.copy(own);
-  return own;
+  return serializeMessage(msg, Buffer.allocUnsafeSlow);
 }
 
 /** Error text made safe for a reason phrase (RFC 3261 §25.1 Reason-Phrase: no CR/LF), bounded. */

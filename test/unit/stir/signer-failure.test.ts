@@ -29,19 +29,6 @@ describe('Signer failure paths', () => {
     expect(!r.ok && (r.cause as Error).message).toBe('boom (sync)');
   });
 
-  it('signWithCallback reports the failure asynchronously', async () => {
-    mode.value = 'throw';
-    let sync = true;
-    const r = await new Promise<Awaited<ReturnType<typeof signer.sign>>>((resolve) => {
-      signer.signWithCallback(input, (res) => {
-        expect(sync).toBe(false);
-        resolve(res);
-      });
-      sync = false;
-    });
-    expect(!r.ok && r.code).toBe('sign_failed');
-  });
-
   it('resolves sign_failed when crypto.sign throws synchronously', async () => {
     mode.value = 'throw';
     const r = await signer.sign(input);

@@ -114,16 +114,18 @@ describe('Signer (RFC 8224 §5, ATIS-1000074 §5.3.1)', () => {
     expect(r).toEqual({ ok: false, code });
   });
 
-  it('callback form is asynchronous even for immediate failures', async () => {
-    let called = false;
-    const done = new Promise<SignResult>((resolve) =>
-      signer.signWithCallback({ attest: 'A', origTn: 'x', destTns: ['1'], origid: ORIGID }, (r) => {
-        called = true;
-        resolve(r);
-      }),
-    );
-    expect(called).toBe(false);
-    expect((await done).ok).toBe(false);
+  it('signSync returns typed failures without throwing and signs on the calling thread', () => {
+    expect(signer.signSync({ attest: 'A', origTn: 'x', destTns: ['1'], origid: ORIGID })).toEqual({
+      ok: false,
+      code: 'no_calling_number',
+    });
+    const r = signer.signSync({
+      attest: 'A',
+      origTn: '12025550100',
+      destTns: ['12025550199'],
+      origid: ORIGID,
+    });
+    expect(r.ok && r.identity.endsWith(';info=<' + X5U + '>;alg=ES256;ppt=shaken')).toBe(true);
   });
 
   it('constructor refuses keys that cannot sign ES256', () => {
