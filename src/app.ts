@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Registry } from 'prom-client';
 import { B2bua } from './b2bua/b2bua.js';
 import { compileHeaderRules } from './b2bua/header-rules.js';
 import type { InviteHook } from './b2bua/hooks.js';
@@ -16,11 +17,12 @@ import {
   withOrigids,
 } from './config/index.js';
 import type { Logger } from './log/logger.js';
-import { startMetrics } from './metrics/start-metrics.js';
+import { createMetricsRegistry, startMetrics } from './metrics/start-metrics.js';
 import { compileNumberSet } from './policy/attestation.js';
 import { TransactionLayer } from './sip/transaction/index.js';
 import { TransportLayer } from './sip/transport/index.js';
-import type { Endpoint, TransportProtocol } from './sip/transport/types.js';
+import type { DatagramSteer, Endpoint, TransportProtocol } from './sip/transport/types.js';
+import { OwnPortError } from './sip/transport/udp-transport.js';
 import { CertCache } from './stir/certs/cert-cache.js';
 import { fetchX5u } from './stir/certs/fetch.js';
 import { TrustStore } from './stir/certs/trust.js';
@@ -28,10 +30,26 @@ import { createX5uPolicy } from './stir/certs/x5u-policy.js';
 import { loadSigningMaterial } from './stir/keys.js';
 import { loadOrCreateDevPki } from './stir/pki/dev-pki.js';
 import { startX5uServer, type X5uServer } from './stir/pki/x5u-server.js';
-import { MemoryReplayStore } from './stir/replay-store.js';
+import { MemoryReplayStore, type ReplayStore } from './stir/replay-store.js';
 import { Signer } from './stir/signer.js';
 import { Verifier } from './stir/verifier.js';
 import { VERSION } from './version.js';
+
+/**
+ * What a cluster worker (src/cluster/worker.ts) plugs into the element: the shared sockets and the datagram
+ * steer, Call-IDs it owns, the primary's replay store, and its metrics registry handed up instead of served.
+ */
+export interface WorkerSeams {
+  readonly index: number;
+  readonly workers: number;
+  readonly steer: DatagramSteer;
+  /** Receives the transport, to deliver datagrams other workers forward. */
+  attach(transport: TransportLayer): void;
+  readonly newCallId: () => string;
+  readonly replay: ReplayStore;
+  /** The worker's registry, for the primary's aggregated /metrics. */
+  setRegistry(registry: Registry): void;
+}
 
 /** A running element: what tests and main need to observe and stop it. */
 export interface Stirgate {
@@ -67,25 +85,15 @@ export class StartupError extends Error {
  * The composition root's body: config -> STIR material -> sip stack -> b2bua -> listen.
  * Everything here runs once at start; nothing on the per-call path does I/O synchronously.
  */
-export async function startStirgate(input: Config, logger: Logger): Promise<Stirgate> {
+export async function startStirgate(input: Config, logger: Logger, worker?: WorkerSeams): Promise<Stirgate> {
   const closers: (() => Promise<void> | void)[] = [];
   try {
-    await mkdir(input.dataDir, { recursive: true }).catch((cause: unknown) => {
-      throw new StartupError('data_dir', `data_dir: cannot create ${input.dataDir}`, { cause });
-    });
-    const config = await ensureOrigids(input);
-    const roles = new Set(config.trunks.map((t) => t.role));
-    if (config.unmatchedSource.action === 'passthrough') roles.add('passthrough');
+    const { config, devPki } = await prepareState(input);
+    const roles = rolesOf(config);
 
     // --- STIR: signing material and the built-in x5u server for the dev PKI.
     let signer: Signer | undefined;
     let x5u: string | undefined;
-    let devPki: Awaited<ReturnType<typeof loadOrCreateDevPki>> | undefined;
-    const needDevPki =
-      (roles.has('originating') && config.stir.signing === undefined) ||
-      (roles.has('terminating') && config.stir.verification.trustRootsDir === undefined);
-    if (needDevPki)
-      devPki = await loadOrCreateDevPki(join(config.dataDir, 'pki'), { spc: config.stir.devPki.spc });
     if (roles.has('originating')) {
       let keyPem: string;
       let certPem: string;
@@ -180,7 +188,7 @@ export async function startStirgate(input: Config, logger: Logger): Promise<Stir
       verifier = new Verifier({
         trust,
         cache,
-        replay: new MemoryReplayStore({ max: v.replay.maxEntries }),
+        replay: worker?.replay ?? new MemoryReplayStore({ max: v.replay.maxEntries }),
         x5uPolicy: policy,
         maxAgeS: v.maxAgeS,
         maxFutureSkewS: v.maxFutureSkewS,
@@ -189,15 +197,25 @@ export async function startStirgate(input: Config, logger: Logger): Promise<Stir
 
     // --- SIP stack.
     const lim = config.sip.limits;
-    const transport = new TransportLayer({
-      maxMessageSize: lim.maxMessageBytes,
-      maxHeaders: lim.maxHeaders,
-      maxLineLength: lim.maxLineLength,
-      tcpMaxConnections: lim.tcpMaxConnections,
-      tcpIdleTimeoutMs: lim.tcpIdleTimeoutS * 1000,
-      tcpConnectTimeoutMs: lim.tcpConnectTimeoutMs,
-    });
+    const transport = new TransportLayer(
+      {
+        maxMessageSize: lim.maxMessageBytes,
+        maxHeaders: lim.maxHeaders,
+        maxLineLength: lim.maxLineLength,
+        tcpMaxConnections: lim.tcpMaxConnections,
+        tcpIdleTimeoutMs: lim.tcpIdleTimeoutS * 1000,
+        tcpConnectTimeoutMs: lim.tcpConnectTimeoutMs,
+      },
+      worker === undefined
+        ? {}
+        : {
+            shared: true,
+            steer: worker.steer,
+            ownUdpPort: config.workerUdpPortBase === 0 ? 0 : config.workerUdpPortBase + worker.index,
+          },
+    );
     closers.push(() => transport.close());
+    worker?.attach(transport);
     const transactions = new TransactionLayer(transport, {
       timers: { t1Ms: config.sip.timers.t1Ms, t2Ms: config.sip.timers.t2Ms, t4Ms: config.sip.timers.t4Ms },
     });
@@ -272,8 +290,10 @@ export async function startStirgate(input: Config, logger: Logger): Promise<Stir
       },
       maxForwards: config.sip.maxForwards,
       userAgent: config.sip.userAgent,
-      maxCalls: config.sip.callLimits.maxCalls,
+      // Cluster mode: each worker admits its share, so the element as a whole keeps the configured limit.
+      maxCalls: Math.ceil(config.sip.callLimits.maxCalls / (worker?.workers ?? 1)),
       ackTimeoutMs: 64 * config.sip.timers.t1Ms,
+      ...(worker !== undefined ? { newCallId: worker.newCallId } : {}),
     });
     transactions.setUser(b2bua);
     closers.push(() => b2bua.close());
@@ -293,7 +313,12 @@ export async function startStirgate(input: Config, logger: Logger): Promise<Stir
     // Metrics before the SIP sockets, so the first INVITE is counted.
     let metricsUrl: string | undefined;
     const ml = config.metrics.listen;
-    if (ml !== undefined) {
+    if (worker !== undefined) {
+      // The primary serves /metrics, summing every worker's registry (src/cluster/primary.ts).
+      const m = createMetricsRegistry({ stats, version: VERSION });
+      closers.push(() => m.close());
+      worker.setRegistry(m.registry);
+    } else if (ml !== undefined) {
       const metrics = await startMetrics({ listen: ml, stats, logger, version: VERSION }).catch(
         (cause: unknown) => {
           throw new StartupError(
@@ -315,6 +340,8 @@ export async function startStirgate(input: Config, logger: Logger): Promise<Stir
         config.listen.map((l) => ({ protocol: l.transport, address: l.address, port: l.port })),
       );
     } catch (cause) {
+      if (cause instanceof OwnPortError)
+        throw new StartupError('listen', `worker_udp_port_base: ${cause.message}`, { cause });
       throw new StartupError('listen', `listen: ${(cause as Error).message}`, { cause });
     }
     const endpoints = bound.map((local, i) => ({ protocol: config.listen[i]!.transport, local }));
@@ -335,6 +362,33 @@ export async function startStirgate(input: Config, logger: Logger): Promise<Stir
     await closeAll(closers);
     throw err;
   }
+}
+
+function rolesOf(config: Config): Set<TrunkRuntime['role']> {
+  const roles = new Set(config.trunks.map((t) => t.role));
+  if (config.unmatchedSource.action === 'passthrough') roles.add('passthrough');
+  return roles;
+}
+
+/**
+ * State in data_dir that must exist before the element starts: the directory, generated origids, and the
+ * development PKI when it is needed. A cluster primary runs this before forking, so workers only read.
+ */
+export async function prepareState(
+  input: Config,
+): Promise<{ config: Config; devPki: Awaited<ReturnType<typeof loadOrCreateDevPki>> | undefined }> {
+  await mkdir(input.dataDir, { recursive: true }).catch((cause: unknown) => {
+    throw new StartupError('data_dir', `data_dir: cannot create ${input.dataDir}`, { cause });
+  });
+  const config = await ensureOrigids(input);
+  const roles = rolesOf(config);
+  const needDevPki =
+    (roles.has('originating') && config.stir.signing === undefined) ||
+    (roles.has('terminating') && config.stir.verification.trustRootsDir === undefined);
+  const devPki = needDevPki
+    ? await loadOrCreateDevPki(join(config.dataDir, 'pki'), { spc: config.stir.devPki.spc })
+    : undefined;
+  return { config, devPki };
 }
 
 async function closeAll(closers: (() => Promise<void> | void)[]): Promise<void> {

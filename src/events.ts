@@ -57,3 +57,23 @@ export const decisionChannels = {
   attestation: diagnostics_channel.channel('stirgate:stir:attestation'),
   verification: diagnostics_channel.channel('stirgate:stir:verification_decision'),
 } as const;
+
+/**
+ * Cluster mode (src/cluster/): what a worker did with a UDP datagram another worker owns or sent it.
+ * `forwarded`: read here, handed to the owner; `received`: handed to us by the reader; `owner_unavailable`:
+ * the owner is restarting, the datagram is dropped (UDP retransmission recovers); `rejected`: a loopback
+ * datagram on the forwarding socket without the cluster token; `too_large`: cannot fit an envelope.
+ */
+export interface ClusterDatagramEvent {
+  readonly outcome: 'forwarded' | 'received' | 'owner_unavailable' | 'rejected' | 'too_large';
+}
+
+/** Cluster mode: a replay check against the primary's shared store that got no answer in time. */
+export interface ClusterReplayEvent {
+  readonly outcome: 'answered' | 'timeout';
+}
+
+export const clusterChannels = {
+  datagram: diagnostics_channel.channel('stirgate:cluster:datagram'),
+  replay: diagnostics_channel.channel('stirgate:cluster:replay_check'),
+} as const;

@@ -3,11 +3,21 @@
  * Composition root and command line: config -> logger -> STIR material -> sip stack -> b2bua -> listen;
  * SIGINT/SIGTERM close it. `stirgate` alone runs the embedded default configuration.
  */
+import cluster from 'node:cluster';
 import { StartupError, startStirgate } from './app.js';
 import { pkiInit } from './cli/pki-init.js';
-import { ConfigError, checkConfigFile, DEFAULT_CONFIG_YAML, loadConfig } from './config/index.js';
+import { runPrimary } from './cluster/primary.js';
+import { ENV_WORKER_INDEX } from './cluster/protocol.js';
+import { runWorker } from './cluster/worker.js';
+import {
+  type Config,
+  ConfigError,
+  checkConfigFile,
+  DEFAULT_CONFIG_YAML,
+  loadConfig,
+} from './config/index.js';
 import { subscribeLogEvents } from './log/log-events.js';
-import { createLogger } from './log/logger.js';
+import { createLogger, type Logger } from './log/logger.js';
 import { subscribeSipTrace } from './log/sip-trace.js';
 import { VERSION } from './version.js';
 
@@ -83,6 +93,7 @@ async function run(file: string | undefined): Promise<number> {
     throw err;
   }
   const logger = createLogger({ level: config.log.level });
+  if (config.workers > 1) return runCluster(config, logger);
   const stopLogEvents = subscribeLogEvents(logger);
   const stopSipTrace = subscribeSipTrace(logger); // a no-op unless log.level is trace
   let app: Awaited<ReturnType<typeof startStirgate>>;
@@ -110,6 +121,39 @@ async function run(file: string | undefined): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   return 0;
+}
+
+/** `workers` > 1: this process is the primary (forks, aggregates) or one of the SIP workers (src/cluster/). */
+async function runCluster(config: Config, logger: Logger): Promise<number> {
+  if (cluster.isWorker) {
+    // Every line a worker writes (its element and the event logs) names it.
+    const log = logger.child({ worker: Number(process.env[ENV_WORKER_INDEX]) });
+    const stopLogEvents = subscribeLogEvents(log);
+    const stopSipTrace = subscribeSipTrace(log);
+    const code = await runWorker(config, log);
+    stopLogEvents();
+    stopSipTrace();
+    if (process.connected) process.disconnect(); // the IPC channel would keep this process alive
+    return code;
+  }
+  let handle: Awaited<ReturnType<typeof runPrimary>>;
+  try {
+    handle = await runPrimary(config, logger);
+  } catch (err) {
+    if (err instanceof StartupError) {
+      logger.fatal({ code: err.code, err: err.cause }, err.message);
+      console.error(`stirgate: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'stopping');
+    handle.stop();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  return handle.done;
 }
 
 main(process.argv.slice(2)).then(

@@ -36,8 +36,12 @@ export interface ProfileEntry {
 
 export interface ProfileSummary {
   readonly durationMs: number;
-  /** Share of samples the main thread was not idle, percent. */
+  /** Share of samples the main thread was not idle, percent (several profiles: over all their samples). */
   readonly busyPct: number;
+  /** Profiles merged (one per cluster worker); absent for one. */
+  readonly profiles?: number;
+  /** Several profiles: each one's busy share, percent, in the order given. */
+  readonly busyPctEach?: readonly number[];
   readonly functions: readonly ProfileEntry[];
   readonly files: readonly ProfileEntry[];
 }
@@ -83,37 +87,56 @@ class SourceLocator {
   }
 }
 
-export async function summariseProfile(file: string, root: string, top = 15): Promise<ProfileSummary> {
-  const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const self = new Map<number, number>();
-  if (profile.samples && profile.timeDeltas) {
-    profile.samples.forEach((id, i) => {
-      self.set(id, (self.get(id) ?? 0) + Math.max(0, profile.timeDeltas![i] ?? 0));
-    });
-  } else {
-    for (const n of profile.nodes) self.set(n.id, n.hitCount ?? 0);
-  }
+/**
+ * Self time by function and by file. Several profiles (one per cluster worker, same code) are merged: their
+ * self times added per function, the shares taken of all their busy samples together.
+ */
+export async function summariseProfile(
+  file: string | readonly string[],
+  root: string,
+  top = 15,
+): Promise<ProfileSummary> {
+  const list = typeof file === 'string' ? [file] : file;
   let total = 0;
   let idle = 0;
+  let durationMs = 0;
+  const busyPctEach: number[] = [];
   const fn = new Map<string, number>();
   const files = new Map<string, number>();
   const locate = new SourceLocator(root);
-  for (const [id, t] of self) {
-    const node = byId.get(id);
-    if (node === undefined) continue;
-    total += t;
-    const { functionName, url, lineNumber, columnNumber } = node.callFrame;
-    if (functionName === '(idle)') {
-      idle += t;
-      continue;
+  for (const f of list) {
+    const profile = JSON.parse(await readFile(f, 'utf8')) as CpuProfile;
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const self = new Map<number, number>();
+    if (profile.samples && profile.timeDeltas) {
+      profile.samples.forEach((id, i) => {
+        self.set(id, (self.get(id) ?? 0) + Math.max(0, profile.timeDeltas![i] ?? 0));
+      });
+    } else {
+      for (const n of profile.nodes) self.set(n.id, n.hitCount ?? 0);
     }
-    const at = await locate.where(url, lineNumber, columnNumber);
-    const name = functionName || '(anonymous)';
-    const where = at === '' ? name : `${name} (${at})`;
-    fn.set(where, (fn.get(where) ?? 0) + t);
-    const fileKey = at === '' ? name : at.slice(0, at.lastIndexOf(':'));
-    files.set(fileKey, (files.get(fileKey) ?? 0) + t);
+    let pTotal = 0;
+    let pIdle = 0;
+    for (const [id, t] of self) {
+      const node = byId.get(id);
+      if (node === undefined) continue;
+      pTotal += t;
+      const { functionName, url, lineNumber, columnNumber } = node.callFrame;
+      if (functionName === '(idle)') {
+        pIdle += t;
+        continue;
+      }
+      const at = await locate.where(url, lineNumber, columnNumber);
+      const name = functionName || '(anonymous)';
+      const where = at === '' ? name : `${name} (${at})`;
+      fn.set(where, (fn.get(where) ?? 0) + t);
+      const fileKey = at === '' ? name : at.slice(0, at.lastIndexOf(':'));
+      files.set(fileKey, (files.get(fileKey) ?? 0) + t);
+    }
+    total += pTotal;
+    idle += pIdle;
+    durationMs = Math.max(durationMs, (profile.endTime - profile.startTime) / 1000);
+    busyPctEach.push(pTotal > 0 ? Math.round((1000 * (pTotal - pIdle)) / pTotal) / 10 : 0);
   }
   const busy = total - idle;
   const rank = (m: Map<string, number>): ProfileEntry[] =>
@@ -122,8 +145,9 @@ export async function summariseProfile(file: string, root: string, top = 15): Pr
       .slice(0, top)
       .map(([where, t]) => ({ where, selfPct: busy > 0 ? Math.round((1000 * t) / busy) / 10 : 0 }));
   return {
-    durationMs: (profile.endTime - profile.startTime) / 1000,
+    durationMs,
     busyPct: total > 0 ? Math.round((1000 * (total - idle)) / total) / 10 : 0,
+    ...(list.length > 1 ? { profiles: list.length, busyPctEach } : {}),
     functions: rank(fn),
     files: rank(files),
   };

@@ -12,7 +12,14 @@
  *   P-256 key (synchronous `crypto.sign`, as the Signer does), on the same event loop, so the signing core
  *   can be compared with bare ECDSA suffering the same GC pauses, preemption and cache pressure
  *
- * Control on a loopback HTTP port taken from STIRGATE_BENCH_PROBE (`127.0.0.1:PORT`):
+ * - `stirgate:cluster:datagram` / `stirgate:cluster:replay_check` (cluster mode): counted in `outcomes` as
+ *   `cluster:<outcome>` / `replay:<outcome>`
+ *
+ * Control on a loopback HTTP port taken from STIRGATE_BENCH_PROBE (`127.0.0.1:PORT`). In cluster mode
+ * (`workers: N`) every process preloads this file: the primary (and a single-process Stirgate) listens on
+ * PORT, worker k (env STIRGATE_WORKER_INDEX=k) on PORT+1+k, with `exclusive: true` (in a cluster worker a
+ * plain listen would be shared through the primary and round-robin between the processes). The bench asks
+ * every process and merges (probe-merge.ts); the snapshot carries the raw histogram buckets for that.
  * `GET /snapshot` (JSON), `GET /reset` (clears the histograms and counters, keeps the active-call count),
  * `GET /gc` (runs a full GC when node has --expose-gc, then answers like /snapshot), `GET /heap?file=PATH`
  * (writes a V8 heap snapshot to PATH, for bench/load/heap-snapshot.ts; answers `{ "file": PATH }`).
@@ -26,10 +33,13 @@ import { syncBuiltinESMExports } from 'node:module';
 import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import type { SignEvent, VerifyEvent } from '../../src/events.js';
-import { type HistogramSummary, LogHistogram } from './log-histogram.js';
+import { type HistogramData, type HistogramSummary, LogHistogram } from './log-histogram.js';
 
-/** What GET /snapshot answers. */
+/** What GET /snapshot answers (one process). */
 export interface ProbeSnapshot {
+  readonly pid: number;
+  /** Cluster mode: this worker's index (STIRGATE_WORKER_INDEX); absent in the primary and a single process. */
+  readonly workerIndex?: number;
   readonly sign: HistogramSummary;
   readonly verify: HistogramSummary;
   readonly forwarded: HistogramSummary;
@@ -49,6 +59,13 @@ export interface ProbeSnapshot {
   readonly loopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number };
   /** Garbage collections since the last reset: count, total and longest pause, ms. */
   readonly gc: { readonly count: number; readonly totalMs: number; readonly maxMs: number };
+  /** The histograms' raw buckets, so the bench merges several processes exactly. */
+  readonly raw: {
+    readonly sign: HistogramData;
+    readonly verify: HistogramData;
+    readonly forwarded: HistogramData;
+    readonly rawSign: HistogramData;
+  };
 }
 
 // Experiment only (run.ts --stirgate-rcvbuf=BYTES, never for the headline figures): give every UDP socket
@@ -121,6 +138,12 @@ diagnostics_channel.subscribe('stirgate:stir:verify', (message) => {
 diagnostics_channel.subscribe('stirgate:call:forwarded', (message) => {
   forwarded.record((message as ForwardedEvent).durationNs);
 });
+diagnostics_channel.subscribe('stirgate:cluster:datagram', (message) => {
+  count(`cluster:${(message as { outcome: string }).outcome}`);
+});
+diagnostics_channel.subscribe('stirgate:cluster:replay_check', (message) => {
+  count(`replay:${(message as { outcome: string }).outcome}`);
+});
 diagnostics_channel.subscribe('stirgate:call:started', () => {
   started++;
   active++;
@@ -130,8 +153,13 @@ diagnostics_channel.subscribe('stirgate:call:ended', () => {
   active--;
 });
 
+const workerEnv = process.env.STIRGATE_WORKER_INDEX;
+const workerIndex = workerEnv !== undefined && /^\d+$/.test(workerEnv) ? Number(workerEnv) : undefined;
+
 function snapshot(): ProbeSnapshot {
   return {
+    pid: process.pid,
+    ...(workerIndex !== undefined ? { workerIndex } : {}),
     sign: sign.summary(),
     verify: verify.summary(),
     forwarded: forwarded.summary(),
@@ -148,6 +176,7 @@ function snapshot(): ProbeSnapshot {
       max: loopDelay.max / 1e6,
     },
     gc: { count: gc.count, totalMs: Math.round(gc.totalMs), maxMs: Math.round(gc.maxMs * 10) / 10 },
+    raw: { sign: sign.data(), verify: verify.data(), forwarded: forwarded.data(), rawSign: rawSign.data() },
   };
 }
 
@@ -155,7 +184,8 @@ const at = process.env.STIRGATE_BENCH_PROBE;
 if (at !== undefined && at !== '') {
   const colon = at.lastIndexOf(':');
   const host = at.slice(0, colon);
-  const port = Number(at.slice(colon + 1));
+  // The primary (or the single process) on the base port, worker k on base + 1 + k.
+  const port = Number(at.slice(colon + 1)) + (workerIndex === undefined ? 0 : 1 + workerIndex);
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://probe');
     const path = url.pathname;
@@ -186,6 +216,10 @@ if (at !== undefined && at !== '') {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   });
-  server.listen(port, host);
+  // exclusive: a cluster worker's plain listen is shared through the primary (round-robin between processes).
+  server.on('error', (err) =>
+    console.error(`element-probe: cannot listen on ${host}:${port}: ${err.message}`),
+  );
+  server.listen({ port, host, exclusive: true });
   server.unref();
 }

@@ -6,7 +6,9 @@
  *   its transactions ran out of it above ~1,700 calls/s and it answered 500).
  * - Stirgate (dist/src/main.js) with a configuration written here: one trunk from the caller
  *   (127.0.0.2/32) whose role is the mode (passthrough, originating, terminating with on_failure: reject),
- *   one route to the callee. The probe (element-probe.ts) is preloaded with --import.
+ *   one route to the callee, `workers: N` (default 2, as many SIP workers as Kamailio's `-n`; with N > 1 a
+ *   primary process forks N workers sharing the SIP socket). The probe (element-probe.ts) is preloaded with
+ *   --import into every process: the primary / single process on the probe port, worker k on port + 1 + k.
  */
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -17,9 +19,12 @@ import {
   type Managed,
   processTree,
   pssKb,
+  pssKbOf,
+  running,
   sleep,
   spawnManaged,
   statusKb,
+  statusKbOf,
   stopManaged,
   waitUdpBound,
 } from './processes.js';
@@ -45,13 +50,15 @@ export interface ElementOptions {
   readonly x5u: string;
   readonly x5uPort: number;
   readonly origid: string;
-  /** Stirgate only: loopback ports for the probe and /metrics. */
+  /** Stirgate only: loopback ports for the probe (base; worker k on base + 1 + k) and /metrics. */
   readonly probePort: number;
   readonly metricsPort: number;
   /** Kamailio only: UDP worker processes (-n). */
   readonly kamailioWorkers: number;
   /** Kamailio only: shared memory, MB (-m); transactions live there. */
   readonly kamailioShmMb: number;
+  /** Stirgate only: `workers` (SIP worker processes; 1: a single process, as before cluster mode). */
+  readonly stirgateWorkers: number;
   /** Stirgate only, experiment: SO_RCVBUF the probe forces on its UDP sockets (0: unchanged). */
   readonly stirgateRcvbuf: number;
   /** Stirgate only: extra node flags (--cpu-prof, --expose-gc). */
@@ -62,16 +69,34 @@ export interface Element {
   readonly kind: ElementKind;
   readonly mode: Mode;
   readonly port: number;
-  /** Main process (Stirgate: the node process; Kamailio: the attendant that forked the workers). */
+  /**
+   * Main process (Stirgate: the node process, or with workers > 1 the cluster primary; Kamailio: the
+   * attendant that forked the workers).
+   */
   readonly main: Managed;
-  /** Every process of the element (Kamailio: attendant + workers), for CPU accounting. */
+  /** Every process of the element (Kamailio: attendant + workers; Stirgate: primary + workers), for CPU accounting. */
   readonly pids: readonly number[];
-  /** Stirgate: base URL of the probe. */
+  /** Stirgate: SIP worker processes (1: the single process). */
+  readonly workers?: number;
+  /** Stirgate: base URL of the probe (the primary's, or the single process's). */
   readonly probeUrl?: string;
+  /** Stirgate: every process's probe, the primary / single process first, then worker 0..N-1. */
+  readonly probeUrls?: readonly string[];
+  /** Stirgate: the probes of the processes handling calls (the workers; the single process). */
+  readonly callProbeUrls?: readonly string[];
   /** Stirgate: /metrics URL. */
   readonly metricsUrl?: string;
-  /** Resident memory, kB: Stirgate VmRSS; Kamailio the sum of PSS over its processes (shared memory counted once). */
+  /**
+   * Resident memory, kB: Kamailio, and Stirgate with workers > 1, the sum of PSS over its processes
+   * (memory shared between them counted once); a single-process Stirgate its VmRSS.
+   */
   memoryKb(): Promise<number>;
+  /** How memoryKb() measures: `RSS` (one process) or `PSS` (summed over the processes). */
+  readonly memoryMethod: 'RSS' | 'PSS';
+  /** Stirgate with workers > 1: VmRSS summed over its processes (shared pages counted in each), kB. */
+  rssSumKb?(): Promise<number>;
+  /** Processes of `pids` that have exited (a cluster worker that died; the primary restarts it). */
+  exited(): Promise<number[]>;
   /** Kamailio: times its log said shared memory ran out so far (0 for Stirgate). */
   outOfMemory(): Promise<number>;
   stop(): Promise<void>;
@@ -127,6 +152,8 @@ export async function startKamailio(o: ElementOptions): Promise<Element> {
     main,
     pids,
     memoryKb: async () => (await Promise.all(pids.map(pssKb))).reduce((a, b) => a + b, 0),
+    memoryMethod: 'PSS',
+    exited: async () => exitedOf(pids),
     outOfMemory: async () => {
       const text = await readFile(join(o.dir, 'kamailio.log'), 'utf8').catch(() => '');
       return text.split('could not allocate shared memory').length - 1;
@@ -144,6 +171,7 @@ export function stirgateConfig(o: ElementOptions): string {
     '# Written by bench/load/run.ts for one load-bench mode.',
     'listen:',
     `  - { transport: udp, address: 127.0.0.1, port: ${o.port} }`,
+    `workers: ${o.stirgateWorkers}`,
     'trunks:',
     '  - name: bench-caller',
     `    role: ${role}`,
@@ -223,18 +251,79 @@ export async function startStirgate(o: ElementOptions): Promise<Element> {
     },
   );
   await waitUdpBound(o.port, main, 'stirgate');
+  const n = o.stirgateWorkers;
+  const probeUrls = Array.from(
+    { length: n > 1 ? n + 1 : 1 },
+    (_, i) => `http://127.0.0.1:${o.probePort + i}`,
+  );
+  const metricsUrl = `http://127.0.0.1:${o.metricsPort}/metrics`;
+  await waitStirgateReady(main, n, probeUrls, metricsUrl);
+  // In cluster mode: the primary and its workers (children by PPid), once every worker is ready.
+  const pids = n > 1 ? await processTree(main.pid) : [main.pid];
+  if (n > 1 && pids.length !== n + 1)
+    throw new Error(
+      `stirgate: expected the primary and ${n} workers, found ${pids.length} processes (${pids.join(' ')})`,
+    );
   return {
     kind: 'stirgate',
     mode: o.mode,
     port: o.port,
     main,
-    pids: [main.pid],
-    probeUrl: `http://${probeAt}`,
-    metricsUrl: `http://127.0.0.1:${o.metricsPort}/metrics`,
-    memoryKb: () => statusKb(main.pid, 'VmRSS'),
+    pids,
+    workers: n,
+    probeUrl: probeUrls[0]!,
+    probeUrls,
+    callProbeUrls: n > 1 ? probeUrls.slice(1) : probeUrls,
+    metricsUrl,
+    // One process: its VmRSS, as before cluster mode. Several: PSS summed, as for Kamailio's processes.
+    memoryKb: () => (n > 1 ? pssKbOf(pids) : statusKb(main.pid, 'VmRSS')),
+    memoryMethod: n > 1 ? 'PSS' : 'RSS',
+    ...(n > 1 ? { rssSumKb: () => statusKbOf(pids, 'VmRSS') } : {}),
+    exited: async () => exitedOf(pids),
     outOfMemory: async () => 0,
     stop: async () => {
       await stopManaged(main, 'SIGTERM', 5000);
     },
   };
+}
+
+async function exitedOf(pids: readonly number[]): Promise<number[]> {
+  const alive = await Promise.all(pids.map(running));
+  return pids.filter((_, i) => !alive[i]);
+}
+
+/**
+ * Wait until every probe answers and, in cluster mode, the primary's /metrics says all `workers` are ready
+ * (`stirgate_cluster_workers{state="ready"}`): the SIP socket is bound as soon as the first worker is.
+ */
+async function waitStirgateReady(
+  main: Managed,
+  workers: number,
+  probeUrls: readonly string[],
+  metricsUrl: string,
+): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  const answers = async (url: string) => {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      return res.ok ? await res.text() : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  let why = '';
+  while (Date.now() < deadline) {
+    if (main.done()) throw new Error(`stirgate exited during start-up (${main.how()}; see its log)`);
+    const probes = await Promise.all(probeUrls.map((u) => answers(`${u}/snapshot`)));
+    const silent = probeUrls.filter((_, i) => probes[i] === undefined);
+    let ready = workers;
+    if (workers > 1) {
+      const m = /^stirgate_cluster_workers\{state="ready"\} (\d+)/m.exec((await answers(metricsUrl)) ?? '');
+      ready = m ? Number(m[1]) : 0;
+    }
+    if (silent.length === 0 && ready >= workers) return;
+    why = `${silent.length > 0 ? `probes not answering: ${silent.join(' ')}; ` : ''}${ready}/${workers} workers ready`;
+    await sleep(100);
+  }
+  throw new Error(`stirgate not ready within 30 s (${why})`);
 }

@@ -44,15 +44,34 @@ async function aggregate(file: string): Promise<Map<string, { count: number; byt
   return out;
 }
 
-/** What grew from `before` to `after`, per call (divided by `calls`), largest first. */
+/** Several snapshots (one per cluster worker) aggregated as one heap: counts and sizes summed per name. */
+async function aggregateAll(
+  files: readonly string[],
+): Promise<Map<string, { count: number; bytes: number }>> {
+  const out = new Map<string, { count: number; bytes: number }>();
+  for (const file of files) {
+    for (const [name, e] of await aggregate(file)) {
+      const o = out.get(name) ?? { count: 0, bytes: 0 };
+      o.count += e.count;
+      o.bytes += e.bytes;
+      out.set(name, o);
+    }
+  }
+  return out;
+}
+
+/**
+ * What grew from `before` to `after`, per call (divided by `calls`), largest first. Several files per side
+ * (one snapshot per cluster worker, the calls spread over them) are summed first.
+ */
 export async function heapGrowthPerCall(
-  before: string,
-  after: string,
+  before: string | readonly string[],
+  after: string | readonly string[],
   calls: number,
   top = 15,
 ): Promise<HeapClass[]> {
-  const a = await aggregate(before);
-  const b = await aggregate(after);
+  const a = await aggregateAll(typeof before === 'string' ? [before] : before);
+  const b = await aggregateAll(typeof after === 'string' ? [after] : after);
   const rows: HeapClass[] = [];
   for (const [name, e] of b) {
     const p = a.get(name) ?? { count: 0, bytes: 0 };

@@ -20,6 +20,18 @@ export interface HistogramSummary {
   readonly meanUs: number;
 }
 
+/**
+ * A histogram's raw state, as JSON (element-probe.ts `/snapshot`): the non-empty buckets as
+ * `[index, count]` pairs, the count, the sum and the maximum. Histograms of several processes (cluster
+ * workers) merge exactly: same buckets, counts added.
+ */
+export interface HistogramData {
+  readonly buckets: readonly (readonly [number, number])[];
+  readonly count: number;
+  readonly sumNs: number;
+  readonly maxNs: number;
+}
+
 export class LogHistogram {
   readonly #counts = new Float64Array(BUCKETS);
   #count = 0;
@@ -33,6 +45,28 @@ export class LogHistogram {
     this.#count++;
     this.#sumNs += ns;
     if (ns > this.#maxNs) this.#maxNs = ns;
+  }
+
+  /** Add another histogram's samples (its raw state, `data()` of this or another process). */
+  merge(d: HistogramData): void {
+    for (const [i, n] of d.buckets) if (i >= 0 && i < BUCKETS) this.#counts[i]! += n;
+    this.#count += d.count;
+    this.#sumNs += d.sumNs;
+    if (d.maxNs > this.#maxNs) this.#maxNs = d.maxNs;
+  }
+
+  /** The raw state (non-empty buckets only), for merging elsewhere. */
+  data(): HistogramData {
+    const buckets: [number, number][] = [];
+    for (let i = 0; i < BUCKETS; i++) if (this.#counts[i]! > 0) buckets.push([i, this.#counts[i]!]);
+    return { buckets, count: this.#count, sumNs: this.#sumNs, maxNs: this.#maxNs };
+  }
+
+  /** One histogram holding the samples of all of `parts`. */
+  static merged(parts: readonly HistogramData[]): LogHistogram {
+    const h = new LogHistogram();
+    for (const d of parts) h.merge(d);
+    return h;
   }
 
   get count(): number {

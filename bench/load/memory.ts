@@ -1,6 +1,9 @@
 /**
  * Memory per established call: calls held through a Stirgate signing element (SIPp caller with a long
  * pause), RSS and V8 heap idle and held; optionally heap snapshots and what happens once the calls end.
+ * With workers > 1 every figure is over the whole element: memory the sum of PSS over the primary and its
+ * workers (and the RSS sum next to it), V8 heap summed over the processes' probes, heap snapshots one per
+ * worker, summed.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,6 +17,16 @@ import { freshElement, probe, waitIdle } from './step.js';
 
 export interface MemoryResult {
   readonly calls: number;
+  /**
+   * How the `...RssKb` figures were measured: `RSS` of the single Stirgate process, or `PSS` summed over the
+   * cluster primary and its workers (workers > 1; memory shared between them counted once, as for Kamailio).
+   * Absent in reports written before cluster mode (RSS).
+   */
+  readonly memoryMethod?: 'RSS' | 'PSS';
+  /** Stirgate processes measured (1, or primary + workers). */
+  readonly processes?: number;
+  /** workers > 1: VmRSS summed over the processes (shared pages counted in each), idle / held / steady after GC, kB. */
+  readonly rssSum?: { readonly idleKb: number; readonly heldKb: number; readonly steadyKb: number };
   /** Calls Stirgate held when measured (probe: started - ended). */
   readonly heldCalls: number;
   readonly idleRssKb: number;
@@ -64,6 +77,8 @@ async function memory(ctx: Context, plan: MemoryPlan): Promise<MemoryResult> {
     await sleep(2000);
     const idleSnap = await probe(el, 'snapshot');
     const idleRssKb = await el.memoryKb();
+    const rssSum = async () => (el.rssSumKb !== undefined ? await el.rssSumKb() : 0);
+    const idleRssSumKb = await rssSum();
     const idleGc = await probe(el, 'gc');
     const dir = join(ctx.tmp, 'steps', `memory-${plan.calls}`);
     await mkdir(dir, { recursive: true });
@@ -75,7 +90,7 @@ async function memory(ctx: Context, plan: MemoryPlan): Promise<MemoryResult> {
     });
     sipps.push(uas.process);
     await waitUdpBound(uasPort, uas.process, 'sipp uas');
-    const idleHeap = plan.heap ? await heapSnapshot(el, join(dir, 'idle.heapsnapshot')) : undefined;
+    const idleHeap = plan.heap ? await heapSnapshots(el, dir, 'idle') : undefined;
     const rampS = plan.calls / plan.rate;
     // Held past the setup transactions' wait states (64*T1 = 32 s with the default T1) and a margin.
     const holdMs = Math.round((rampS + 12 + STEADY_AFTER_S) * 1000);
@@ -98,14 +113,21 @@ async function memory(ctx: Context, plan: MemoryPlan): Promise<MemoryResult> {
     while (Date.now() < deadline) {
       held = (await probe(el, 'snapshot'))?.callsActive ?? 0;
       if (held >= plan.calls) break;
+      // Stopped from outside, or a cluster worker died: measured again (below), no point waiting.
+      if (el.main.done() || uas.process.done() || (await el.exited()).length > 0) break;
       await sleep(250);
     }
     await sleep(2000); // last ACKs in, transactions of the setup settled
     const heldSnap = await probe(el, 'snapshot');
     held = heldSnap?.callsActive ?? held;
     const heldRssKb = await el.memoryKb();
+    const heldRssSumKb = await rssSum();
     const heldGc = await probe(el, 'gc');
-    log(`  held ${held} calls: RSS ${(idleRssKb / 1024).toFixed(1)} -> ${(heldRssKb / 1024).toFixed(1)} MiB`);
+    const what = el.memoryMethod === 'PSS' ? `PSS (sum over ${el.pids.length} processes)` : 'RSS';
+    log(
+      `  held ${held} calls: ${what} ${(idleRssKb / 1024).toFixed(1)} -> ${(heldRssKb / 1024).toFixed(1)} MiB` +
+        `${el.rssSumKb !== undefined ? `; RSS sum ${(idleRssSumKb / 1024).toFixed(1)} -> ${(heldRssSumKb / 1024).toFixed(1)} MiB` : ''}`,
+    );
     await sleep(STEADY_AFTER_S * 1000);
     const steadySnap = await probe(el, 'snapshot');
     const steadyHeld = steadySnap?.callsActive ?? 0;
@@ -113,7 +135,8 @@ async function memory(ctx: Context, plan: MemoryPlan): Promise<MemoryResult> {
     const steadyGc = await probe(el, 'gc');
     // After the full GC: V8 returns the pages the setup burst made it grow (the heap's high-water mark).
     const steadyRssKb = await el.memoryKb();
-    const heldHeap = plan.heap ? await heapSnapshot(el, join(dir, 'held.heapsnapshot')) : undefined;
+    const steadyRssSumKb = await rssSum();
+    const heldHeap = plan.heap ? await heapSnapshots(el, dir, 'held') : undefined;
     const mu = steadyGc?.memory;
     if (mu !== undefined)
       log(
@@ -121,12 +144,18 @@ async function memory(ctx: Context, plan: MemoryPlan): Promise<MemoryResult> {
           `external ${(mu.external / 1048576).toFixed(1)} MiB (array buffers ${(mu.arrayBuffers / 1048576).toFixed(1)} MiB)`,
       );
     log(
-      `  ${STEADY_AFTER_S} s later, ${steadyHeld} calls still held: RSS ${(steadyRssBeforeGcKb / 1024).toFixed(1)} MiB, ` +
-        `${(steadyRssKb / 1024).toFixed(1)} MiB after a full GC`,
+      `  ${STEADY_AFTER_S} s later, ${steadyHeld} calls still held: ${what} ${(steadyRssBeforeGcKb / 1024).toFixed(1)} MiB, ` +
+        `${(steadyRssKb / 1024).toFixed(1)} MiB after a full GC` +
+        `${el.rssSumKb !== undefined ? ` (RSS sum ${(steadyRssSumKb / 1024).toFixed(1)} MiB)` : ''}`,
     );
     if (uas.process.done() || el.main.done())
       throw new SpoiledRun(
         `a process of the memory run exited early (callee ${uas.process.how() ?? 'running'})`,
+      );
+    const lost = await el.exited();
+    if (lost.length > 0)
+      throw new SpoiledRun(
+        `Stirgate process(es) ${lost.join(' ')} exited during the memory run (calls lost)`,
       );
     const r = await uac.result;
     await waitIdle(el, 20_000);
@@ -149,10 +178,14 @@ async function memory(ctx: Context, plan: MemoryPlan): Promise<MemoryResult> {
       idleHeap !== undefined && heldHeap !== undefined
         ? await heapGrowthPerCall(idleHeap, heldHeap, n)
         : undefined;
-    if (idleHeap !== undefined) await rm(idleHeap, { force: true });
-    if (heldHeap !== undefined) await rm(heldHeap, { force: true });
+    for (const f of [...(idleHeap ?? []), ...(heldHeap ?? [])]) await rm(f, { force: true });
     return {
       calls: plan.calls,
+      memoryMethod: el.memoryMethod === 'PSS' ? 'PSS' : 'RSS',
+      processes: el.pids.length,
+      ...(el.rssSumKb !== undefined
+        ? { rssSum: { idleKb: idleRssSumKb, heldKb: heldRssSumKb, steadyKb: steadyRssSumKb } }
+        : {}),
       heldCalls: held,
       idleRssKb,
       heldRssKb,
@@ -200,14 +233,24 @@ export async function memoryRun(ctx: Context, plan: MemoryPlan): Promise<MemoryR
   }
 }
 
-async function heapSnapshot(el: Element, file: string): Promise<string | undefined> {
-  if (el.probeUrl === undefined) return undefined;
-  try {
-    const res = await fetch(`${el.probeUrl}/heap?file=${encodeURIComponent(file)}`, {
-      signal: AbortSignal.timeout(60_000),
-    });
-    return ((await res.json()) as { file: string }).file;
-  } catch {
-    return undefined;
+/**
+ * One V8 heap snapshot per process handling calls (each cluster worker; the single process), written as
+ * `<tag>.heapsnapshot` or `<tag>-w<k>.heapsnapshot`; undefined unless every one was written.
+ */
+async function heapSnapshots(el: Element, dir: string, tag: string): Promise<string[] | undefined> {
+  const urls = el.callProbeUrls ?? (el.probeUrl !== undefined ? [el.probeUrl] : []);
+  if (urls.length === 0) return undefined;
+  const files: string[] = [];
+  for (const [k, url] of urls.entries()) {
+    const file = join(dir, urls.length > 1 ? `${tag}-w${k}.heapsnapshot` : `${tag}.heapsnapshot`);
+    try {
+      const res = await fetch(`${url}/heap?file=${encodeURIComponent(file)}`, {
+        signal: AbortSignal.timeout(60_000),
+      });
+      files.push(((await res.json()) as { file: string }).file);
+    } catch {
+      return undefined;
+    }
   }
+  return files;
 }

@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createWriteStream, rmSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { createServer as createNetServer } from 'node:net';
 
 export interface Managed {
@@ -182,6 +182,26 @@ export async function pssKb(pid: number): Promise<number> {
   }
 }
 
+/** Sum of a /proc/<pid>/status field over several processes, kB. */
+export async function statusKbOf(pids: readonly number[], field: 'VmRSS' | 'VmHWM'): Promise<number> {
+  return (await Promise.all(pids.map((p) => statusKb(p, field)))).reduce((a, b) => a + b, 0);
+}
+
+/** Sum of PSS over several processes, kB (memory shared between them counted once). */
+export async function pssKbOf(pids: readonly number[]): Promise<number> {
+  return (await Promise.all(pids.map(pssKb))).reduce((a, b) => a + b, 0);
+}
+
+/** False once `pid` has exited (gone, or a zombie not yet reaped). */
+export async function running(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** `pid` and all its descendants (by parent pid, from /proc). */
 export async function processTree(pid: number): Promise<number[]> {
   const parents = new Map<number, number>();
@@ -222,6 +242,31 @@ export async function udpDrops(address: string, port: number): Promise<number> {
   return 0;
 }
 
+/**
+ * Datagrams dropped (receive buffer full) on every UDP socket the processes `pids` hold except those bound
+ * to `exceptPort` (cluster mode: the workers' loopback forwarding sockets), matched by socket inode.
+ */
+export async function udpDropsOfPids(pids: readonly number[], exceptPort: number): Promise<number> {
+  const inodes = new Set<string>();
+  for (const pid of pids) {
+    const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+    for (const fd of fds) {
+      const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+      const m = /^socket:\[(\d+)\]$/.exec(target);
+      if (m) inodes.add(m[1]!);
+    }
+  }
+  const except = `:${exceptPort.toString(16).toUpperCase().padStart(4, '0')}`;
+  const table = await readFile('/proc/net/udp', 'utf8').catch(() => '');
+  let drops = 0;
+  for (const line of table.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 13 || f[1]!.endsWith(except) || !inodes.has(f[9]!)) continue;
+    drops += Number(f[f.length - 1]) || 0;
+  }
+  return drops;
+}
+
 // --- ports ----------------------------------------------------------------------------------------------
 
 /** A port free for both UDP and TCP on `address` (probed by binding, then released). */
@@ -243,6 +288,24 @@ export async function freePort(address = '127.0.0.1'): Promise<number> {
     if (udpFree) return port;
   }
   throw new Error(`no free port on ${address}`);
+}
+
+/** `count` consecutive ports, all free for TCP on `address` (the first from freePort). */
+export async function freePortRange(count: number, address = '127.0.0.1'): Promise<number> {
+  const tcpFree = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = createNetServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, address, () => s.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = await freePort(address);
+    if (base + count - 1 > 65535) continue;
+    let ok = true;
+    for (let i = 1; i < count && ok; i++) ok = await tcpFree(base + i);
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports on ${address}`);
 }
 
 /** Wait until something is bound to udp 127.0.0.1:`port` (from /proc/net/udp). */

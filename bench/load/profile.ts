@@ -1,6 +1,6 @@
 /**
  * Baselines and diagnosis: raw crypto.sign timed in the bench process, and Stirgate under
- * `node --cpu-prof` for one step.
+ * `node --cpu-prof` for one step (with workers > 1: every process profiled, the workers' merged).
  */
 import { sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
@@ -68,11 +68,21 @@ export interface ProfileResult {
   readonly mode: Mode;
   readonly rate: number;
   readonly step: StepResult;
+  /** Self time of the processes handling calls: the single process, or every cluster worker's profile merged. */
   readonly summary: ProfileSummary;
+  /** The profile kept (the single process's; with workers, worker 0's). */
   readonly file: string;
+  /** Every profile kept: the workers' (`-w<k>`), then the primary's (`-primary`); absent for one process. */
+  readonly files?: readonly string[];
+  /** With workers: the cluster primary's busy share over its life, percent (it handles no SIP). */
+  readonly primaryBusyPct?: number;
 }
 
-/** Stirgate under `node --cpu-prof` for one step at `rate`; the profile is written when it exits. */
+/**
+ * Stirgate under `node --cpu-prof` for one step at `rate`; every process writes its profile when it exits
+ * (`CPU.<date>.<time>.<pid>.<tid>.<seq>.cpuprofile`). With workers > 1 the workers' profiles are merged
+ * (cpu-profile.ts) and the primary's is summarised on its own.
+ */
 export async function profile(ctx: Context, mode: Mode, rate: number): Promise<ProfileResult | undefined> {
   const dir = join(ctx.tmp, 'profile', mode);
   await mkdir(dir, { recursive: true });
@@ -99,9 +109,46 @@ export async function profile(ctx: Context, mode: Mode, rate: number): Promise<P
   } finally {
     await el.stop();
   }
-  const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
-  if (file === undefined) return undefined;
-  const kept = join(ctx.tmp, `stirgate-${mode}-${rate}.cpuprofile`);
-  await copyFile(join(dir, file), kept);
-  return { mode, rate, step, summary: await summariseProfile(kept, process.cwd()), file: kept };
+  const written = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
+  if (written.length === 0) return undefined;
+  const pidOf = (f: string) => Number(/^CPU\.\d+\.\d+\.(\d+)\./.exec(f)?.[1] ?? -1);
+  if ((el.workers ?? 1) <= 1) {
+    const kept = join(ctx.tmp, `stirgate-${mode}-${rate}.cpuprofile`);
+    await copyFile(join(dir, written.find((f) => pidOf(f) === el.main.pid) ?? written[0]!), kept);
+    return { mode, rate, step, summary: await summariseProfile(kept, process.cwd()), file: kept };
+  }
+  // Worker index by pid, from the probe (the pids are the primary's children in /proc order otherwise).
+  const indexOf = new Map((step.probe?.workers ?? []).map((w) => [w.pid, w.index]));
+  const workerFiles: string[] = [];
+  let primaryFile: string | undefined;
+  for (const f of written.sort()) {
+    const pid = pidOf(f);
+    if (pid === el.main.pid) {
+      primaryFile = join(ctx.tmp, `stirgate-${mode}-${rate}-primary.cpuprofile`);
+      await copyFile(join(dir, f), primaryFile);
+      continue;
+    }
+    const kept = join(ctx.tmp, `stirgate-${mode}-${rate}-w${indexOf.get(pid) ?? `pid${pid}`}.cpuprofile`);
+    await copyFile(join(dir, f), kept);
+    workerFiles.push(kept);
+  }
+  if (workerFiles.length < (el.workers ?? 1))
+    log(`  profile: ${workerFiles.length} worker profiles written for ${el.workers} workers`);
+  if (workerFiles.length === 0) return undefined;
+  workerFiles.sort();
+  const summary = await summariseProfile(workerFiles, process.cwd());
+  const primary = primaryFile !== undefined ? await summariseProfile(primaryFile, process.cwd()) : undefined;
+  log(
+    `  profile: ${workerFiles.length} worker profiles merged (busy ${summary.busyPctEach?.join(' / ') ?? summary.busyPct} %)` +
+      `${primary !== undefined ? `; primary busy ${primary.busyPct} %` : ''}`,
+  );
+  return {
+    mode,
+    rate,
+    step,
+    summary,
+    file: workerFiles[0]!,
+    files: [...workerFiles, ...(primaryFile !== undefined ? [primaryFile] : [])],
+    ...(primary !== undefined ? { primaryBusyPct: primary.busyPct } : {}),
+  };
 }

@@ -8,6 +8,7 @@ import type { ProfileSummary } from './cpu-profile.js';
 import type { Mode } from './elements.js';
 import type { HeapClass } from './heap-snapshot.js';
 import type { MemoryResult } from './memory.js';
+import type { ElementProbe } from './probe-merge.js';
 import type { ProfileResult, RawCrypto } from './profile.js';
 import type { RampResult } from './ramp.js';
 import type { Environment } from './run.js';
@@ -24,6 +25,8 @@ export interface LoadReport {
     readonly heldCalls: number;
     readonly kamailioWorkers: number;
     readonly kamailioShmMb: number;
+    /** Stirgate `workers` (absent in reports written before cluster mode: 1). */
+    readonly stirgateWorkers?: number;
     readonly stirgateRcvbuf: number;
   };
   readonly raw: RawCrypto;
@@ -47,6 +50,21 @@ const fix = (n: number | undefined, digits = 2) =>
   n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : '-';
 const mib = (kb: number) => `${(kb / 1024).toFixed(1)} MiB`;
 const ok = (pass: boolean | undefined) => (pass === undefined ? 'not measured' : pass ? 'met' : '**missed**');
+
+/** Stirgate's SIP worker processes in this report (1: one process, as before cluster mode). */
+const workersOf = (r: LoadReport) => r.settings.stirgateWorkers ?? 1;
+/** How Stirgate's memory was measured: RSS of its one process, or PSS summed over primary + workers. */
+const memOf = (r: LoadReport) => (workersOf(r) > 1 ? 'PSS' : 'RSS');
+const memWhat = (r: LoadReport) =>
+  workersOf(r) > 1 ? `PSS summed over the primary and its ${workersOf(r)} workers` : 'RSS of its process';
+
+/** Event-loop utilisation: the process's, or with workers the busiest worker's and the mean. */
+function busyText(r: LoadReport, p: ElementProbe): string {
+  const max = `${(100 * p.eventLoopUtilization).toFixed(0)} %`;
+  return workersOf(r) > 1 && p.eventLoopUtilizationMean !== undefined
+    ? `${max} (busiest worker; mean ${(100 * p.eventLoopUtilizationMean).toFixed(0)} %)`
+    : max;
+}
 
 function rampOf(r: LoadReport, element: 'kamailio' | 'stirgate', mode: Mode): RampResult | undefined {
   return r.ramps.find((x) => x.element === element && x.mode === mode);
@@ -118,7 +136,7 @@ function summaryTable(r: LoadReport): string[] {
     const sm = stepAtMax(s);
     lines.push(
       `| ${mode}: CPU at max, cores (element / SIPp caller / SIPp callee) | ${cpu(km)} | ${cpu(sm)} | | |`,
-      `| ${mode}: memory at max | ${km ? `${mib(km.memoryKb)} PSS` : '-'} | ${sm ? `${mib(sm.memoryKb)} RSS` : '-'} | | |`,
+      `| ${mode}: memory at max | ${km ? `${mib(km.memoryKb)} PSS` : '-'} | ${sm ? `${mib(sm.memoryKb)} ${memOf(r)}` : '-'} | | |`,
       `| ${mode}: INVITE→200 p50 / p99 at half of max, ms | ${lat(k)} | ${lat(s)} | | |`,
       `| ${mode}: same rate SIPp→SIPp direct, ms | ${lat(k, true)} | ${lat(s, true)} | | |`,
     );
@@ -152,7 +170,7 @@ function targetTable(r: LoadReport): string[] {
     `| Signing-core p99 ≤ 2× raw ECDSA (${rawBaselineText(r)}) | ` +
       `${core?.count ? `${core.p99Us} µs (${(core.p99Us / rawBaselineP99(r)).toFixed(2)}×) at ${int(sHalf!.rate)}/s` : '-'} | ${ok(t.signCore)} |`,
     `| INVITE added latency p99 < 5 ms at half of max | sign ${addedSign ?? '-'} ms, verify ${addedVerify ?? '-'} ms | ${ok(t.addedLatency)} |`,
-    `| < 4 KiB RSS per active call | ${m ? `${kib(m.steadyRssPerCallBytes)} established (${kib(m.rssPerCallBytes)} while the setup transactions wait)` : '-'} | ${ok(t.memory)} |`,
+    `| < 4 KiB RSS per active call | ${m ? `${kib(m.steadyRssPerCallBytes)} established (${kib(m.rssPerCallBytes)} while the setup transactions wait)${m.memoryMethod === 'PSS' ? `; ${memWhat(r)}` : ''}` : '-'} | ${ok(t.memory)} |`,
   ];
 }
 
@@ -176,13 +194,13 @@ function coreLines(r: LoadReport): string[] {
       `- Stirgate ${mode} at ${int(h.rate)} calls/s (half of max): ${mode === 'sign' ? 'signing core' : 'verification'} ` +
         `p50 ${core.p50Us} µs, p90 ${core.p90Us} µs, p99 ${core.p99Us} µs over ${int(core.count)} calls${fromMetrics}. ` +
         `INVITE in → B-leg INVITE out p50 ${p.forwarded.p50Us} µs, p99 ${p.forwarded.p99Us} µs${inviteMetrics}. ` +
-        `Event loop busy ${(100 * p.eventLoopUtilization).toFixed(0)} %.`,
+        `Event loop busy ${busyText(r, p)}.`,
     );
   }
   const inEl = rawInElement(r);
   if (inEl !== undefined)
     out.push(
-      `- Raw synchronous \`crypto.sign\` inside Stirgate during that half-load sign step (the probe, 50/s, ` +
+      `- Raw synchronous \`crypto.sign\` inside Stirgate${workersOf(r) > 1 ? `'s ${workersOf(r)} workers` : ''} during that half-load sign step (the probe, 50/s${workersOf(r) > 1 ? ' in each' : ''}, ` +
         `PASSporT-sized input, its own P-256 key): p50 ${inEl.p50Us} µs, p99 ${inEl.p99Us} µs over ${int(inEl.count)}.`,
     );
   out.push(
@@ -224,7 +242,7 @@ function internalsTable(r: LoadReport): string[] {
       if (p === undefined) continue;
       const core = s.mode === 'sign' ? p.sign : p.verify;
       rows.push(
-        `| ${s.mode} | ${int(s.rate)} | ${(100 * p.eventLoopUtilization).toFixed(0)} % | ` +
+        `| ${s.mode} | ${int(s.rate)} | ${busyText(r, p)} | ` +
           `${fix(p.loopDelayMs.p99, 0)} / ${fix(p.loopDelayMs.max, 0)} | ${p.gc.count} / ${int(p.gc.totalMs)} / ${p.gc.maxMs} | ` +
           `${mib(s.memoryKb)} | ${core.p50Us} / ${core.p99Us} | ${p.forwarded.p50Us} / ${p.forwarded.p99Us} | ` +
           `${s.udpDrops.element} |`,
@@ -233,9 +251,12 @@ function internalsTable(r: LoadReport): string[] {
   }
   if (rows.length === 0) return [];
   return [
-    'Stirgate per step, from the probe (event loop, GC, its own timings) and /proc:',
+    workersOf(r) > 1
+      ? `Stirgate per step, from the probe in each of its processes (primary + ${workersOf(r)} workers: timings merged, ` +
+        'GC summed, event loop the busiest worker and loop delay the worst worker) and /proc:'
+      : 'Stirgate per step, from the probe (event loop, GC, its own timings) and /proc:',
     '',
-    '| mode | calls/s | event loop busy | loop delay p99 / max ms | GC count / total ms / longest ms | RSS after | sign or verify p50 / p99 µs | INVITE in→out p50 / p99 µs | UDP drops at its socket |',
+    `| mode | calls/s | event loop busy | loop delay p99 / max ms | GC count / total ms / longest ms | ${memOf(r)} after | sign or verify p50 / p99 µs | INVITE in→out p50 / p99 µs | UDP drops at its socket |`,
     '|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
@@ -255,8 +276,8 @@ function diagnosisLines(r: LoadReport): string[] {
     const parts = [
       `Stirgate ${ramp.mode} at ${int(fail.rate)} calls/s (${fail.why}): ${int(fail.udpDrops.element)} datagrams dropped ` +
         `at its socket because the receive buffer was full (${int(passDrops)} in the passing steps); event loop busy ` +
-        `${busy.toFixed(0)} %, longest loop delay ${fix(p.loopDelayMs.max, 0)} ms; GC ${int(p.gc.totalMs)} ms in ${p.gc.count} ` +
-        `pauses (longest ${p.gc.maxMs} ms); RSS ${mib(fail.memoryKb)} after the step.`,
+        `${busyText(r, p)}, longest loop delay ${fix(p.loopDelayMs.max, 0)} ms; GC ${int(p.gc.totalMs)} ms in ${p.gc.count} ` +
+        `pauses (longest ${p.gc.maxMs} ms); ${memOf(r)} ${mib(fail.memoryKb)} after the step.`,
     ];
     if (fail.udpDrops.element > 0 && busy < 80)
       parts.push(
@@ -264,7 +285,10 @@ function diagnosisLines(r: LoadReport): string[] {
           `(${int(r.env.rmemDefault)} bytes, the system default) can absorb, and each loss costs the call a ` +
           '500 ms retransmission (T1).',
       );
-    else if (busy >= 90) parts.push('The main thread was saturated.');
+    else if (busy >= 90)
+      parts.push(
+        workersOf(r) > 1 ? "A worker's main thread was saturated." : 'The main thread was saturated.',
+      );
     else if (fail.udpDrops.element === 0)
       parts.push(
         'No datagram was lost: requests queued behind a busy event loop (stalls up to ' +
@@ -275,7 +299,7 @@ function diagnosisLines(r: LoadReport): string[] {
   const m = r.memory;
   if (m !== undefined && m.afterRssKb >= 0.9 * m.heldRssKb)
     out.push(
-      `- RSS did not come back when the ${int(m.heldCalls)} held calls ended (${mib(m.heldRssKb)} held, ` +
+      `- ${m.memoryMethod ?? 'RSS'} did not come back when the ${int(m.heldCalls)} held calls ended (${mib(m.heldRssKb)} held, ` +
         `${mib(m.afterRssKb)} just after): the state of ended calls stays reachable for a while.`,
     );
   return out.length ? ['What the figures say limits Stirgate:', '', ...out, ''] : [];
@@ -306,20 +330,25 @@ function kib(bytes: number): string {
 function memoryLines(r: LoadReport): string[] {
   const m = r.memory;
   if (m === undefined) return [];
+  // RSS of the single process, or PSS summed over the cluster primary and its workers (workers > 1).
+  const x = m.memoryMethod ?? 'RSS';
+  const sum = m.rssSum;
   return [
     `- ${int(m.heldCalls)} established calls held through Stirgate (signing trunk; SIPp caller with a long pause, ` +
-      `callee answering; ${int(m.successful)} completed, ${int(m.failed)} failed afterwards).`,
+      `callee answering; ${int(m.successful)} completed, ${int(m.failed)} failed afterwards)` +
+      `${x === 'PSS' ? `; memory is the ${m.processes !== undefined ? `${m.processes} processes' ` : ''}PSS summed (primary and workers, shared pages counted once), V8 heap summed over them` : ''}.`,
     `- 2 s after the last call was set up (its INVITE transactions still in RFC 6026 Accepted, Timer L/M): ` +
-      `RSS idle ${mib(m.idleRssKb)}, with the calls ${mib(m.heldRssKb)}: ${kib(m.rssPerCallBytes)} RSS per call; ` +
+      `${x} idle ${mib(m.idleRssKb)}, with the calls ${mib(m.heldRssKb)}: ${kib(m.rssPerCallBytes)} ${x} per call; ` +
       `V8 heap after a full GC idle ${mib(m.idleHeapGcBytes / 1024)}, held ${mib(m.heldHeapGcBytes / 1024)}: ` +
       `${kib(m.heapPerCallBytes)} per call. That share is per call set up in the last 64*T1 (it scales with the ` +
       `call rate, not with the calls held).`,
     `- ${m.steadyAfterS} s later, ${int(m.steadyHeldCalls)} calls still established and every setup transaction ` +
-      `ended: RSS ${mib(m.steadyRssBeforeGcKb)} (${kib(((m.steadyRssBeforeGcKb - m.idleRssKb) * 1024) / Math.max(1, m.steadyHeldCalls))} ` +
+      `ended: ${x} ${mib(m.steadyRssBeforeGcKb)} (${kib(((m.steadyRssBeforeGcKb - m.idleRssKb) * 1024) / Math.max(1, m.steadyHeldCalls))} ` +
       `per call, V8 still at the size the setup burst grew it to), after a full GC ${mib(m.steadyRssKb)}: ` +
-      `**${kib(m.steadyRssPerCallBytes)} RSS per established call**; V8 heap used ` +
-      `${mib(m.steadyHeapGcBytes / 1024)}: ${kib(m.steadyHeapPerCallBytes)} per call.`,
-    `- After the calls ended: RSS ${mib(m.afterRssKb)} (V8 keeps the heap it grew).`,
+      `**${kib(m.steadyRssPerCallBytes)} ${x} per established call**; V8 heap used ` +
+      `${mib(m.steadyHeapGcBytes / 1024)}: ${kib(m.steadyHeapPerCallBytes)} per call.` +
+      `${sum !== undefined ? ` RSS summed over the processes (shared pages counted in each): idle ${mib(sum.idleKb)}, held ${mib(sum.heldKb)}, established after the GC ${mib(sum.steadyKb)} (${kib(((sum.steadyKb - sum.idleKb) * 1024) / Math.max(1, m.steadyHeldCalls))} per call).` : ''}`,
+    `- After the calls ended: ${x} ${mib(m.afterRssKb)} (V8 keeps the heap it grew).`,
   ];
 }
 
@@ -352,8 +381,11 @@ function profileLines(p: ProfileResult): string[] {
   const s: ProfileSummary = p.summary;
   return [
     `CPU profile of Stirgate ${p.mode} at ${int(p.rate)} calls/s (\`node --cpu-prof\`, ${(s.durationMs / 1000).toFixed(0)} s, ` +
-      `main thread busy in ${s.busyPct} % of the samples, whole process life; step: ${p.step.pass ? 'pass' : `fail: ${p.step.why}`}). ` +
-      'Self time as a share of the busy samples:',
+      (s.profiles !== undefined
+        ? `the ${s.profiles} workers' profiles merged (primary left out${p.primaryBusyPct !== undefined ? `: busy ${p.primaryBusyPct} %` : ''}), ` +
+          `main threads busy in ${s.busyPct} % of the samples (${s.busyPctEach?.map((b) => `${b} %`).join(' / ')}), whole process life; `
+        : `main thread busy in ${s.busyPct} % of the samples, whole process life; `) +
+      `step: ${p.step.pass ? 'pass' : `fail: ${p.step.why}`}). Self time as a share of the busy samples:`,
     '',
     '| function (file:line) | self % |',
     '|---|---|',
@@ -371,7 +403,8 @@ export function renderReport(r: LoadReport): string[] {
   const lines = [
     `Run ${e.date}: ${e.cpus} CPUs (${e.cpuModel}), load average ${e.loadStart.map((x) => x.toFixed(2)).join(' ')} at start, ` +
       `${e.loadEnd.map((x) => x.toFixed(2)).join(' ')} at end; node ${e.node}, Kamailio ${e.kamailio} + libsecsipid ` +
-      `${e.libsecsipid} (\`-n ${r.settings.kamailioWorkers} -m ${r.settings.kamailioShmMb}\`), SIPp ${e.sipp}, \`ulimit -n\` ${e.openFiles}, ` +
+      `${e.libsecsipid} (\`-n ${r.settings.kamailioWorkers} -m ${r.settings.kamailioShmMb}\`), Stirgate \`workers: ${workersOf(r)}\`` +
+      `${workersOf(r) > 1 ? ` (cluster primary + ${workersOf(r)} SIP worker processes)` : ' (one process)'}, SIPp ${e.sipp}, \`ulimit -n\` ${e.openFiles}, ` +
       `UDP receive buffer default ${int(e.rmemDefault)} bytes (max ${int(e.rmemMax)}); ${r.elapsedS} s in all` +
       `${r.settings.quick ? ' (**--quick**: short steps, indicative only)' : ''}` +
       `${r.settings.stirgateRcvbuf > 0 ? ` (**experiment**: Stirgate's UDP sockets given SO_RCVBUF ${int(r.settings.stirgateRcvbuf)} by the bench probe)` : ''}.`,

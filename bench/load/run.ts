@@ -14,7 +14,8 @@
  *
  * Flags: --quick, --no-doc, --keep (keep the scratch directory), --only=sign,verify,memory,
  * --elements=kamailio,stirgate, --rates=1000,1500,..., --minutes=N (budget, default 18),
- * --kamailio-workers=N (-n, default 2), --kamailio-shm=MB (-m, default 1024), --stirgate-rcvbuf=BYTES
+ * --kamailio-workers=N (-n, default 2), --kamailio-shm=MB (-m, default 1024), --stirgate-workers=N
+ * (Stirgate `workers`, default 2: as many SIP worker processes as Kamailio's), --stirgate-rcvbuf=BYTES
  * (experiment: SO_RCVBUF forced on Stirgate's UDP sockets by the probe), --profile (profile Stirgate with
  * --cpu-prof at its first failing rate and take heap snapshots; automatic in a full run when a target is
  * missed and time is left).
@@ -138,6 +139,10 @@ async function main(): Promise<number> {
     `load bench: ${env.cpus} CPUs (${env.cpuModel}), load average ${env.loadStart.map((l) => l.toFixed(2)).join(' ')}`,
   );
   log(`scratch directory ${tmp}${s.quick ? ' (quick mode: short steps, no doc)' : ''}`);
+  log(
+    `stirgate: workers ${s.stirgateWorkers}${s.stirgateWorkers > 1 ? ' (cluster primary + SIP workers)' : ' (one process)'}; ` +
+      `kamailio: -n ${s.kamailioWorkers} -m ${s.kamailioShmMb}`,
+  );
 
   const dev = await loadOrCreateDevPki(join(tmp, 'pki'));
   const roots = join(tmp, 'pki', 'roots');
@@ -231,6 +236,7 @@ async function main(): Promise<number> {
       heldCalls: s.heldCalls,
       kamailioWorkers: s.kamailioWorkers,
       kamailioShmMb: s.kamailioShmMb,
+      stirgateWorkers: s.stirgateWorkers,
       stirgateRcvbuf: s.stirgateRcvbuf,
     },
     raw,
@@ -260,7 +266,7 @@ async function main(): Promise<number> {
   keepIfInterrupted(tmp);
   if (s.keep) log(`kept ${tmp} (report: ${json})`);
   else {
-    for (const p of profiles) log(`profile kept: ${p.file}`);
+    for (const p of profiles) for (const f of p.files ?? [p.file]) log(`profile kept: ${f}`);
     await rm(join(tmp, 'steps'), { recursive: true, force: true });
     await rm(join(tmp, 'elements'), { recursive: true, force: true });
     await rm(join(tmp, 'profile'), { recursive: true, force: true });

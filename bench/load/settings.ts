@@ -32,6 +32,11 @@ export interface Settings {
   readonly kamailioWorkers: number;
   /** Kamailio shared memory, MB (-m). */
   readonly kamailioShmMb: number;
+  /**
+   * Stirgate `workers` (SIP worker processes sharing the SIP socket; default 2, as many as Kamailio's `-n`
+   * UDP workers; 1: the single process).
+   */
+  readonly stirgateWorkers: number;
   /** Experiment: SO_RCVBUF forced on Stirgate's UDP sockets by the probe (0: Stirgate as it is). */
   readonly stirgateRcvbuf: number;
 }
@@ -41,7 +46,7 @@ export function settings(argv: readonly string[]): Settings {
   const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const unknown = argv.filter(
     (a) =>
-      !/^--(quick|no-doc|keep|profile|profile-at=\d+|only=.*|elements=.*|rates=.*|minutes=.*|kamailio-workers=\d+|kamailio-shm=\d+|stirgate-rcvbuf=\d+)$/.test(
+      !/^--(quick|no-doc|keep|profile|profile-at=\d+|only=.*|elements=.*|rates=.*|minutes=.*|kamailio-workers=\d+|kamailio-shm=\d+|stirgate-workers=\d+|stirgate-rcvbuf=\d+)$/.test(
         a,
       ),
   );
@@ -59,6 +64,8 @@ export function settings(argv: readonly string[]): Settings {
     list(value('rates'))?.map(Number) ??
     (quick ? [1000, 2000, 3000, 4000, 6000] : [1000, 1500, 2000, 2500, 3000, 3500, 4000, 5000, 6000]);
   if (rates.some((r) => !Number.isInteger(r) || r <= 0)) throw new Error('--rates: positive integers');
+  const stirgateWorkers = Number(value('stirgate-workers') ?? 2);
+  if (stirgateWorkers < 1 || stirgateWorkers > 64) throw new Error('--stirgate-workers: 1 to 64');
   return {
     quick,
     writeDoc: !quick && !flag('no-doc'),
@@ -77,6 +84,7 @@ export function settings(argv: readonly string[]): Settings {
     budgetS: Number(value('minutes') ?? (quick ? 8 : 18)) * 60,
     kamailioWorkers: Number(value('kamailio-workers') ?? 2),
     kamailioShmMb: Number(value('kamailio-shm') ?? 1024),
+    stirgateWorkers,
     stirgateRcvbuf: Number(value('stirgate-rcvbuf') ?? 0),
   };
 }

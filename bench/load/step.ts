@@ -16,7 +16,18 @@ import {
   startStirgate,
 } from './elements.js';
 import { writeIdentityFile } from './identity-tokens.js';
-import { CLOCK_TICKS, cpuTicks, cpuTicksOf, freePort, sleep, udpDrops, waitUdpBound } from './processes.js';
+import { type ElementProbe, mergeProbes } from './probe-merge.js';
+import {
+  CLOCK_TICKS,
+  cpuTicks,
+  cpuTicksOf,
+  freePort,
+  freePortRange,
+  sleep,
+  udpDrops,
+  udpDropsOfPids,
+  waitUdpBound,
+} from './processes.js';
 import { diffBuckets, histogramQuantile, parseHistogram, scrape } from './prom-histogram.js';
 import { CALLEE, CALLER, type Context, log, T1_MS } from './settings.js';
 import { rttSummary, startUac, startUas } from './sipp-load.js';
@@ -45,12 +56,27 @@ export interface StepResult {
   readonly rtt: { p50: number; p90: number; p99: number; max: number };
   /** CPU over the step, in cores (1.0 = one core busy). */
   readonly cpu: { element: number; uac: number; uas: number };
-  /** Element memory at the end of the step, kB (Stirgate RSS; Kamailio PSS summed). */
+  /** Stirgate with workers > 1: CPU of each of its processes over the step, cores (primary first, then by pid). */
+  readonly cpuProcesses?: readonly { readonly pid: number; readonly cores: number }[];
+  /**
+   * Element memory at the end of the step, kB (a single-process Stirgate: RSS; Kamailio, and Stirgate with
+   * workers > 1: PSS summed over its processes).
+   */
   readonly memoryKb: number;
-  /** Datagrams the kernel dropped (receive buffer full) on each socket during the step. */
-  readonly udpDrops: { readonly element: number; readonly uac: number; readonly uas: number };
-  /** Stirgate only: the probe's view of the step. */
-  readonly probe?: ProbeSnapshot;
+  /** Stirgate with workers > 1: RSS summed over its processes at the end of the step, kB. */
+  readonly memoryRssSumKb?: number;
+  /**
+   * Datagrams the kernel dropped (receive buffer full) on each socket during the step. `forward`: Stirgate
+   * with workers > 1, on the workers' loopback forwarding sockets (the element's other UDP sockets).
+   */
+  readonly udpDrops: {
+    readonly element: number;
+    readonly uac: number;
+    readonly uas: number;
+    readonly forward?: number;
+  };
+  /** Stirgate only: the probe's view of the step (every process merged, probe-merge.ts). */
+  readonly probe?: ElementProbe;
   /** Stirgate only, when /metrics serves them: quantiles from its own histograms over the step, µs. */
   readonly metrics?: { signP50Us?: number; signP99Us?: number; inviteP50Us?: number; inviteP99Us?: number };
   readonly tokens?: { count: number; ms: number };
@@ -68,17 +94,30 @@ export interface StepPlan {
   readonly judged: boolean;
 }
 
-export async function probe(
-  el: Element | undefined,
-  path: 'snapshot' | 'reset' | 'gc',
-): Promise<ProbeSnapshot | undefined> {
-  if (el?.probeUrl === undefined) return undefined;
+async function probeOne(url: string, path: string): Promise<ProbeSnapshot | undefined> {
   try {
-    const res = await fetch(`${el.probeUrl}/${path}`, { signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`${url}/${path}`, { signal: AbortSignal.timeout(5000) });
     return (await res.json()) as ProbeSnapshot;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Ask every process's probe (`/reset` and `/gc` go to all of them) and merge their answers (probe-merge.ts);
+ * undefined when none answered. A probe that did not answer is named in the log.
+ */
+export async function probe(
+  el: Element | undefined,
+  path: 'snapshot' | 'reset' | 'gc',
+): Promise<ElementProbe | undefined> {
+  const urls = el?.probeUrls ?? (el?.probeUrl !== undefined ? [el.probeUrl] : undefined);
+  if (urls === undefined) return undefined;
+  const snaps = await Promise.all(urls.map((u) => probeOne(u, path)));
+  const silent = urls.filter((_, i) => snaps[i] === undefined);
+  if (silent.length > 0 && silent.length < urls.length && !el!.main.done())
+    log(`  probe /${path}: no answer from ${silent.join(' ')}`);
+  return mergeProbes(snaps);
 }
 
 /** Wait until the element holds no calls (Stirgate: probe; Kamailio: a fixed pause for transactions). */
@@ -129,6 +168,9 @@ export async function runStep(ctx: Context, plan: StepPlan): Promise<StepResult>
   const elTicks0 = el ? await cpuTicksOf(el.pids) : 0;
   const uasTicks0 = await cpuTicks(uas.process.pid);
   const elDrops0 = el ? await udpDrops('127.0.0.1', el.port) : 0;
+  const multi = el !== undefined && el.pids.length > 1 && el.kind === 'stirgate';
+  const fwdDrops0 = multi ? await udpDropsOfPids(el.pids, el.port) : 0;
+  const pidTicks0 = multi ? await Promise.all(el.pids.map(cpuTicks)) : [];
   const uasDrops0 = await udpDrops('127.0.0.1', plan.uasPort);
   const uacPort = await freePort('127.0.0.2');
   const t0 = performance.now();
@@ -168,6 +210,9 @@ export async function runStep(ctx: Context, plan: StepPlan): Promise<StepResult>
   await sampler;
   // Something outside the bench may stop a process (e.g. another job on a shared machine cleaning up
   // SIPp by name): such a step says nothing about the element and is measured again.
+  // A cluster worker that died during the step (the primary restarts it; its calls are lost): the element's
+  // failure, not something from outside.
+  const lost = el !== undefined && !el.main.done() ? await el.exited() : [];
   const invalid = uas.process.done()
     ? `the callee SIPp exited during the step (${uas.process.how()})`
     : el?.main.done()
@@ -177,16 +222,19 @@ export async function runStep(ctx: Context, plan: StepPlan): Promise<StepResult>
         : '';
   const wallS = (performance.now() - t0) / 1000;
   const elTicks1 = el ? await cpuTicksOf(el.pids) : 0;
+  const pidTicks1 = multi ? await Promise.all(el.pids.map(cpuTicks)) : [];
   const uasTicks1 = await cpuTicks(uas.process.pid);
   const drops = {
     element: el ? (await udpDrops('127.0.0.1', el.port)) - elDrops0 : 0,
     uac: uacDrops,
     uas: (await udpDrops('127.0.0.1', plan.uasPort)) - uasDrops0,
+    ...(multi ? { forward: (await udpDropsOfPids(el.pids, el.port)) - fwdDrops0 } : {}),
   };
   // The element's own view over the calls (not the drain that follows): event loop, GC, timings.
   const snap = await probe(el, 'snapshot');
   await waitIdle(el);
   const memoryKb = el ? await el.memoryKb() : 0;
+  const memoryRssSumKb = el?.rssSumKb !== undefined ? await el.rssSumKb() : undefined;
   await uas.stop();
   const metricsAfter = el?.metricsUrl !== undefined ? await scrape(el.metricsUrl) : undefined;
   if (injectFile !== undefined) await rm(injectFile, { force: true });
@@ -195,6 +243,7 @@ export async function runStep(ctx: Context, plan: StepPlan): Promise<StepResult>
   const onTime = r.creationS <= plan.durationS * 1.05 + 1.5;
   let why = invalid;
   if (why !== '') log(`  ${plan.label}: ${why}; not counted`);
+  else if (lost.length > 0) why = `element process(es) ${lost.join(' ')} exited during the step`;
   else if (r.created < calls) why = `placed ${r.created}/${calls} calls`;
   else if (!onTime) why = `placing the calls took ${r.creationS.toFixed(0)} s`;
   else if (bad >= 0.001 * calls) why = `${bad} failed or unfinished (${((100 * bad) / calls).toFixed(2)} %)`;
@@ -229,7 +278,16 @@ export async function runStep(ctx: Context, plan: StepPlan): Promise<StepResult>
       uac: cores(uacTicks, (uacSampledAt - t0) / 1000),
       uas: cores(uasTicks1 - uasTicks0, wallS),
     },
+    ...(multi
+      ? {
+          cpuProcesses: el.pids.map((pid, i) => ({
+            pid,
+            cores: Math.round(100 * cores(pidTicks1[i]! - pidTicks0[i]!, wallS)) / 100,
+          })),
+        }
+      : {}),
     memoryKb,
+    ...(memoryRssSumKb !== undefined ? { memoryRssSumKb } : {}),
     udpDrops: drops,
     ...(snap !== undefined ? { probe: snap } : {}),
     ...(metricsAfter !== undefined ? { metrics: metricsQuantiles(metricsBefore, metricsAfter) } : {}),
@@ -240,7 +298,10 @@ export async function runStep(ctx: Context, plan: StepPlan): Promise<StepResult>
     `  ${plan.label}: ${r.successful}/${calls} ok, ${r.failed} failed, ${r.incomplete} unfinished, ` +
       `INVITE->200 p50 ${result.rtt.p50} ms p99 ${result.rtt.p99} ms, ` +
       `CPU element ${result.cpu.element.toFixed(2)} uac ${result.cpu.uac.toFixed(2)} uas ${result.cpu.uas.toFixed(2)}` +
-      `, UDP drops element ${drops.element} uac ${drops.uac} uas ${drops.uas}` +
+      `${result.cpuProcesses ? ` (per process ${result.cpuProcesses.map((p) => p.cores.toFixed(2)).join(' / ')})` : ''}` +
+      `, UDP drops element ${drops.element}${drops.forward !== undefined ? ` (+${drops.forward} forwarding)` : ''} uac ${drops.uac} uas ${drops.uas}` +
+      `${snap?.workers ? `, workers: ELU max ${(100 * snap.eventLoopUtilization).toFixed(0)} % mean ${(100 * snap.eventLoopUtilizationMean).toFixed(0)} %, calls ${snap.workers.map((w) => w.callsStarted).join('/')}, forwarded ${snap.workers.map((w) => w.forwarded).join('/')}` : ''}` +
+      `${snap && snap.processes < snap.expected ? `, probes answered ${snap.processes}/${snap.expected}` : ''}` +
       `${snap ? `, loop delay p99 ${snap.loopDelayMs.p99.toFixed(0)} max ${snap.loopDelayMs.max.toFixed(0)} ms, GC max ${snap.gc.maxMs} ms` : ''}` +
       `${snap?.sign.count ? `, sign core p99 ${snap.sign.p99Us} µs` : ''}` +
       `${snap?.verify.count ? `, verify p99 ${snap.verify.p99Us} µs` : ''} -> ${verdict}`,
@@ -281,19 +342,31 @@ export async function startElement(
 ): Promise<Element> {
   const dir = join(ctx.tmp, 'elements', `${kind}-${mode}-${Date.now()}`);
   await mkdir(dir, { recursive: true });
+  // The probe's base port; in cluster mode worker k listens on base + 1 + k: a range, with the element's
+  // other ports outside it.
+  const n = ctx.s.stirgateWorkers;
+  const probePort = kind === 'stirgate' && n > 1 ? await freePortRange(n + 1) : await freePort();
+  const lastProbePort = probePort + (kind === 'stirgate' && n > 1 ? n : 0);
+  const outside = async () => {
+    for (;;) {
+      const p = await freePort();
+      if (p < probePort || p > lastProbePort) return p;
+    }
+  };
   const o: ElementOptions = {
     mode,
     dir,
-    port: await freePort(),
+    port: await outside(),
     uasPort,
     pki: ctx.pki,
     x5u: ctx.x5u,
     x5uPort: ctx.x5uPort,
     origid: ctx.origid,
-    probePort: await freePort(),
-    metricsPort: await freePort(),
+    probePort,
+    metricsPort: await outside(),
     kamailioWorkers: ctx.s.kamailioWorkers,
     kamailioShmMb: ctx.s.kamailioShmMb,
+    stirgateWorkers: ctx.s.stirgateWorkers,
     stirgateRcvbuf: ctx.s.stirgateRcvbuf,
     ...(nodeFlags !== undefined ? { nodeFlags } : {}),
   };

@@ -15,7 +15,6 @@ import type { NextHop, Router, TrunkRuntime } from './router.js';
 export interface B2buaOptions {
   readonly router: Router;
   readonly transactions: TransactionLayer;
-  /** Our address for a protocol, for Contact headers. */
   /** Our listening address for a protocol; undefined when we do not listen on it. */
   readonly localEndpoint: (protocol: TransportProtocol) => Endpoint | undefined;
   readonly logger: Logger;
@@ -32,6 +31,11 @@ export interface B2buaOptions {
   readonly maxCalls: number;
   /** How long to wait for the A-leg ACK of a 2xx before tearing down (64*T1, RFC 3261 §13.3.1.4). */
   readonly ackTimeoutMs: number;
+  /**
+   * B-leg Call-IDs (RFC 3261 §8.1.1.4); defaults to a random one. A cluster worker supplies Call-IDs that hash
+   * to itself, so the B-leg's responses and requests reach it whichever worker reads them (src/cluster/).
+   */
+  readonly newCallId?: () => string;
 }
 
 /** Call lifecycle events for metrics (`node:diagnostics_channel`), published only when observed. */
@@ -274,7 +278,7 @@ export class B2bua {
     const toUri = uriOnly(a.get('to') ?? '');
     req.append('from', `${fromUri};tag=${bTag}`);
     req.append('to', toUri);
-    req.append('call-id', generateCallId());
+    req.append('call-id', (this.#o.newCallId ?? generateCallId)());
     const seq = 1 + Math.floor(Math.random() * 10000);
     req.append('cseq', `${seq} INVITE`);
     req.append('contact', this.#contact(hop.protocol));

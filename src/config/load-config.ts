@@ -31,12 +31,14 @@ export interface LoadOptions extends ParseOptions {
  * - `STIRGATE_LISTEN`: comma-separated `udp:HOST:PORT`, `tcp:HOST:PORT`, or `HOST:PORT` (both transports);
  *   IPv6 as `[::1]:5060`. Replaces the whole `listen` list.
  * - `STIRGATE_METRICS_LISTEN`: `HOST:PORT`, or `off`.
+ * - `STIRGATE_WORKERS`: an integer.
  */
 export const ENV_OVERRIDES = {
   STIRGATE_LOG_LEVEL: 'log.level',
   STIRGATE_LISTEN: 'listen',
   STIRGATE_DATA_DIR: 'data_dir',
   STIRGATE_METRICS_LISTEN: 'metrics.listen',
+  STIRGATE_WORKERS: 'workers',
 } as const;
 
 type EnvName = keyof typeof ENV_OVERRIDES;
@@ -222,6 +224,8 @@ function applyEnv(raw: unknown, env: NodeJS.ProcessEnv, ctx: ValidationContext):
       if (value === INVALID) continue;
     } else if (name === 'STIRGATE_METRICS_LISTEN' && text === 'off') {
       value = '';
+    } else if (name === 'STIRGATE_WORKERS' && /^\d+$/.test(text)) {
+      value = Number(text); // anything else reaches the schema as text and is reported there
     }
     const keys = yamlPath.split('.');
     let parent: Record<string, unknown> = raw;

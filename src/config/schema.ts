@@ -640,6 +640,16 @@ export const configSchema = object<Config>({
     'SIP sockets to open.',
   ),
   sip: defaulted(sip, {}, 'SIP stack settings.'),
+  workers: defaulted(
+    integer({ min: 1, max: 64 }),
+    1,
+    'SIP worker processes (event loops) sharing the listen sockets; each UDP datagram is handled by the worker owning its Call-ID. 1 runs everything in one process.',
+  ),
+  workerUdpPortBase: defaulted(
+    integer({ min: 0, max: 65_535 - 64 }),
+    0,
+    "workers > 1: worker k also binds UDP port base+k on each UDP listen address, sends the requests it originates from it and advertises it in Via/Contact (peers' answers then reach it directly); 0 picks ephemeral ports.",
+  ),
   trunks: defaulted(
     array(trunk),
     [],

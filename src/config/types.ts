@@ -191,6 +191,10 @@ export interface StirConfig {
 export interface Config {
   readonly listen: readonly ListenConfig[];
   readonly sip: SipConfig;
+  /** SIP worker processes (src/cluster/); 1 = no cluster. */
+  readonly workers: number;
+  /** workers > 1: worker k's own UDP port is base + k (0: ephemeral). */
+  readonly workerUdpPortBase: number;
   /** First match wins, in this order. */
   readonly trunks: readonly TrunkConfig[];
   readonly routes: readonly RouteConfig[];

@@ -27,6 +27,20 @@ export interface MetricsEndpoint {
   close(): Promise<void>;
 }
 
+/**
+ * The registry without a server: default process metrics plus every Stirgate series, subscribed to the
+ * diagnostics channels until `close`. A cluster worker (src/cluster/) hands it to the primary on each scrape.
+ */
+export function createMetricsRegistry(opts: Pick<MetricsOptions, 'stats' | 'version'>): {
+  registry: Registry;
+  close(): void;
+} {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = createStirgateMetrics(registry, { stats: opts.stats, version: opts.version ?? VERSION });
+  return { registry, close: subscribeMetrics(metrics) };
+}
+
 /** Longest a scrape may take before we give up on the connection. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -38,10 +52,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
  * The call path never imports this module: it publishes events, this module observes them.
  */
 export async function startMetrics(opts: MetricsOptions): Promise<MetricsEndpoint> {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const metrics = createStirgateMetrics(registry, { stats: opts.stats, version: opts.version ?? VERSION });
-  const unsubscribe = subscribeMetrics(metrics);
+  const { registry, close: unsubscribe } = createMetricsRegistry(opts);
   const logger = opts.logger;
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {

@@ -42,6 +42,7 @@ export function createStirgateMetrics(registry: Registry, opts: StirgateMetricsO
     help: 'Always 1; the version label names the running build.',
     labelNames: ['version'] as const,
     registers,
+    aggregator: 'max', // cluster mode: one series, not one per worker summed
   });
   buildInfo.set({ version: opts.version }, 1);
 
@@ -279,7 +280,25 @@ export function createStirgateMetrics(registry: Registry, opts: StirgateMetricsO
     labelNames: ['why'] as const,
   });
 
+  // --- cluster mode (src/cluster/) --------------------------------------------------------------------------
+  const clusterDatagrams = new FastCounter(registry, {
+    name: 'stirgate_cluster_datagrams_total',
+    help: 'Cluster mode: UDP datagrams handed between workers (forwarded to the owner of their Call-ID, received from the reader) or dropped on the way, by outcome.',
+    labelNames: ['outcome'] as const,
+  });
+  for (const o of ['forwarded', 'received', 'owner_unavailable', 'rejected', 'too_large'])
+    clusterDatagrams.add(0, o);
+  const clusterReplayChecks = new FastCounter(registry, {
+    name: 'stirgate_cluster_replay_checks_total',
+    help: "Cluster mode: replay checks against the primary's shared store, by outcome (answered, timeout: treated as not seen).",
+    labelNames: ['outcome'] as const,
+  });
+  clusterReplayChecks.add(0, 'answered');
+  clusterReplayChecks.add(0, 'timeout');
+
   return {
+    clusterDatagrams,
+    clusterReplayChecks,
     callsStarted,
     callsForwarded,
     callsEnded,

@@ -2,6 +2,8 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type {
   AttestationEvent,
   CertCacheEvent,
+  ClusterDatagramEvent,
+  ClusterReplayEvent,
   SignEvent,
   VerificationDecisionEvent,
   VerifyEvent,
@@ -40,6 +42,8 @@ export const STIR_AND_CALL_CHANNELS = [
   'stirgate:call:started',
   'stirgate:call:forwarded',
   'stirgate:call:ended',
+  'stirgate:cluster:datagram',
+  'stirgate:cluster:replay_check',
 ] as const;
 
 /**
@@ -94,6 +98,13 @@ export function subscribeMetrics(m: StirgateMetrics): () => void {
     },
     'stirgate:call:ended': (e: CallEvent) => {
       m.callsEnded.inc(e.trunk, e.role, callEndCauseLabel(e.cause));
+    },
+    // --- cluster ---
+    'stirgate:cluster:datagram': (e: ClusterDatagramEvent) => {
+      m.clusterDatagrams.inc(e.outcome);
+    },
+    'stirgate:cluster:replay_check': (e: ClusterReplayEvent) => {
+      m.clusterReplayChecks.inc(e.outcome);
     },
     // --- transport ---
     'stirgate:transport:message_in': (e) => {

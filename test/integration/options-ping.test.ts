@@ -4,52 +4,20 @@
  * reports problems with their key path (issue 3).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, MAIN, ROOT } from '../support/binary.js';
 import { freePort } from '../support/ports.js';
 import { runSipp, type SippResult, scenarioPath, sippAvailable } from '../support/sipp.js';
 
 const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = join(ROOT, 'dist', 'src', 'main.js');
 /** Issue 2: "e.g. 5,000 requests at 500/s" — 10 s per transport. */
 const PINGS = 5000;
 const RATE = 500;
 const SIPP_TIMEOUT_S = PINGS / RATE + 15;
-
-/**
- * The binary under test is the compiled one. `npm test` does not build, so build here when dist is missing
- * or older than a source file (tsc 7 takes ~1.5 s), instead of testing stale code.
- */
-async function ensureBuilt(): Promise<void> {
-  if (existsSync(MAIN) && statSync(MAIN).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
-  await run(
-    process.execPath,
-    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
-    {
-      cwd: ROOT,
-      timeout: 120_000,
-    },
-  ).catch((err: { stdout?: string }) => {
-    // tsc exits non-zero on type errors elsewhere but still emits; only a missing output is fatal.
-    if (!existsSync(MAIN)) throw new Error(`build failed: ${err.stdout ?? String(err)}`);
-  });
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
 
 interface Binary {
   readonly child: ChildProcess;

@@ -28,6 +28,7 @@ export class TcpTransport {
   readonly #limits: TransportLimits;
   readonly #messageLimits: MessageLimits;
   readonly #sink: InboundSink;
+  readonly #shared: boolean;
   readonly #listeners: TcpListener[] = [];
   readonly #byId = new Map<number, TcpConnection>();
   readonly #byRemote = new Map<string, TcpConnection>();
@@ -35,10 +36,20 @@ export class TcpTransport {
   #nextId = 1;
   #closed = false;
 
-  constructor(limits: TransportLimits, messageLimits: MessageLimits, sink: InboundSink) {
+  /**
+   * `shared`: listen without `exclusive`, so cluster workers share the listening socket (node:cluster's primary
+   * accepts and hands each connection to one worker, which then owns every message on it).
+   */
+  constructor(
+    limits: TransportLimits,
+    messageLimits: MessageLimits,
+    sink: InboundSink,
+    opts: { shared?: boolean } = {},
+  ) {
     this.#limits = limits;
     this.#messageLimits = messageLimits;
     this.#sink = sink;
+    this.#shared = opts.shared === true;
   }
 
   get listeners(): readonly Endpoint[] {
@@ -71,7 +82,7 @@ export class TcpTransport {
         reject(err);
       };
       server.once('error', onListenError);
-      server.listen({ host, port, exclusive: true }, () => {
+      server.listen({ host, port, exclusive: !this.#shared }, () => {
         server.off('error', onListenError);
         // EMFILE/ENFILE on accept and the like: report and keep serving.
         server.on('error', (err) =>

@@ -9,6 +9,7 @@ import { responseTarget, type SendTarget } from './response-target.js';
 import { TcpTransport } from './tcp-transport.js';
 import { describeMessage, publish, wants } from './transport-events.js';
 import {
+  type DatagramSteer,
   type Endpoint,
   type Flow,
   type InboundMessage,
@@ -48,12 +49,21 @@ export type Unsubscribe = () => void;
 export class TransportLayer {
   readonly limits: TransportLimits;
   readonly #udp: UdpTransport;
+  readonly #ownUdpPort: number | undefined;
   readonly #tcp: TcpTransport;
   readonly #onMessage: ((m: InboundMessage) => void)[] = [];
   readonly #onParseError: ((e: InboundParseError) => void)[] = [];
   #closing: Promise<void> | undefined;
 
-  constructor(limits: Partial<TransportLimits> = {}) {
+  /**
+   * `opts.shared`, `opts.steer` and `opts.ownUdpPort` are for cluster workers (src/cluster/): sockets shared
+   * with the other workers, a steer that hands each UDP datagram to the worker owning its call, and the port
+   * of this worker's own UDP socket next to each shared one (0: ephemeral; see UdpTransport.listen).
+   */
+  constructor(
+    limits: Partial<TransportLimits> = {},
+    opts: { shared?: boolean; steer?: DatagramSteer; ownUdpPort?: number } = {},
+  ) {
     this.limits = Object.freeze(checkLimits({ ...DEFAULT_TRANSPORT_LIMITS, ...limits }));
     const messageLimits: MessageLimits = {
       ...DEFAULT_MESSAGE_LIMITS,
@@ -65,8 +75,15 @@ export class TransportLayer {
       message: (message, flow, receivedAt, raw) => this.#inbound(message, flow, receivedAt, raw),
       parseError: (error, flow, raw) => this.#parseError(error, flow, raw),
     };
-    this.#udp = new UdpTransport(messageLimits, sink);
-    this.#tcp = new TcpTransport(this.limits, messageLimits, sink);
+    this.#udp = new UdpTransport(messageLimits, sink, opts);
+    this.#ownUdpPort = opts.shared === true ? opts.ownUdpPort : undefined;
+    this.#tcp = new TcpTransport(this.limits, messageLimits, sink, opts);
+  }
+
+  /** A UDP datagram another cluster worker read on our shared socket `local`; false if no such socket. */
+  receiveDatagram(local: Endpoint, datagram: Buffer, remote: Endpoint): boolean {
+    if (this.#closing !== undefined) return false;
+    return this.#udp.receive(local, datagram, remote);
   }
 
   /** Bind every spec, in order; resolves with the bound endpoints (real ports for port 0). */
@@ -74,8 +91,9 @@ export class TransportLayer {
     if (this.#closing !== undefined) throw new TransportError('no_listener', 'transport layer is closed');
     const bound: Endpoint[] = [];
     for (const spec of specs) {
-      const t = this.#transport(spec.protocol);
-      bound.push(await t.listen(spec.address, spec.port));
+      if (spec.protocol === 'udp')
+        bound.push(await this.#udp.listen(spec.address, spec.port, this.#ownUdpPort));
+      else bound.push(await this.#transport(spec.protocol).listen(spec.address, spec.port));
     }
     return bound;
   }

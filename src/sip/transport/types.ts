@@ -27,6 +27,15 @@ export interface Target {
   readonly connectionId?: number;
 }
 
+/**
+ * Sees every UDP datagram before it is parsed (after STUN and CRLF keep-alives are set aside). Returning true
+ * means it was handed elsewhere (cluster mode: to the worker owning its Call-ID, src/cluster/) and this
+ * process must not process it.
+ */
+export interface DatagramSteer {
+  divert(datagram: Buffer, remote: Endpoint, local: Endpoint): boolean;
+}
+
 export interface ListenSpec {
   readonly protocol: TransportProtocol;
   readonly address: string;

@@ -5,10 +5,18 @@ import { familyOf, isWildcard, normalizeAddress, stripBrackets, toEndpoint } fro
 import { deliver, errnoOf, type InboundSink } from './inbound-sink.js';
 import type { SendTarget } from './response-target.js';
 import { publish } from './transport-events.js';
-import { type Endpoint, type Flow, TransportError } from './types.js';
+import { type DatagramSteer, type Endpoint, type Flow, TransportError } from './types.js';
 
 /** SO_RCVBUF / SO_SNDBUF asked for on every UDP socket. */
 const UDP_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/** A cluster worker's own UDP socket (next to a shared one) could not be bound. */
+export class OwnPortError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'OwnPortError';
+  }
+}
 
 interface UdpListener {
   readonly socket: Socket;
@@ -28,22 +36,59 @@ export class UdpTransport {
   readonly #limits: MessageLimits;
   readonly #sink: InboundSink;
   readonly #listeners: UdpListener[] = [];
+  readonly #shared: boolean;
+  readonly #steer: DatagramSteer | undefined;
   #closed = false;
 
-  constructor(limits: MessageLimits, sink: InboundSink) {
+  /**
+   * `shared`: bind without `exclusive`, so cluster workers share one socket (node:cluster hands every worker
+   * the primary's handle; the kernel gives each datagram to one reader). `steer` sees each datagram first
+   * and may take it away (to the worker that owns its call).
+   */
+  constructor(
+    limits: MessageLimits,
+    sink: InboundSink,
+    opts: { shared?: boolean; steer?: DatagramSteer } = {},
+  ) {
     this.#limits = limits;
     this.#sink = sink;
+    this.#shared = opts.shared === true;
+    this.#steer = opts.steer;
   }
 
   get listeners(): readonly Endpoint[] {
     return this.#listeners.map((l) => l.local);
   }
 
-  /** Bind a socket; resolves with the bound endpoint (the real port when `port` is 0). */
-  listen(address: string, port: number): Promise<Endpoint> {
-    if (this.#closed) return Promise.reject(new TransportError('no_listener', 'transport is closed'));
+  /**
+   * Bind a socket; resolves with the bound endpoint (the real port when `port` is 0).
+   *
+   * Shared (cluster worker): the socket is the one every worker reads, and this worker also binds its own
+   * socket on the same address (`ownPort`, 0 = ephemeral). The own socket comes first: requests this worker
+   * originates (B-leg) leave from it and name it in Via and Contact, so the peer's responses and in-dialog
+   * requests come straight back to this worker instead of to whichever worker reads the shared socket.
+   * Responses still leave from the socket their request arrived on (RFC 3581 §4).
+   */
+  async listen(address: string, port: number, ownPort?: number): Promise<Endpoint> {
+    if (this.#closed) throw new TransportError('no_listener', 'transport is closed');
     const host = stripBrackets(address);
     const family = familyOf(host) ?? 4;
+    const shared = await this.#bind(host, port, family, !this.#shared);
+    if (this.#shared && ownPort !== undefined) {
+      const own = await this.#bind(host, ownPort, family, true).catch((cause: unknown) => {
+        shared.socket.close();
+        throw new OwnPortError(
+          `cannot bind this worker's UDP port ${host}:${ownPort}: ${(cause as Error).message}`,
+          { cause },
+        );
+      });
+      this.#listeners.unshift(own);
+    }
+    this.#listeners.push(shared);
+    return shared.local;
+  }
+
+  #bind(host: string, port: number, family: 4 | 6, exclusive: boolean): Promise<UdpListener> {
     // A bursty trunk outruns the kernel's default receive buffer (~208 KiB here) long before the CPU is
     // busy: ask for 4 MiB (the kernel caps it at net.core.rmem_max) so bursts queue instead of dropping.
     const socket = createSocket({
@@ -51,13 +96,13 @@ export class UdpTransport {
       recvBufferSize: UDP_SOCKET_BUFFER_BYTES,
       sendBufferSize: UDP_SOCKET_BUFFER_BYTES,
     });
-    return new Promise<Endpoint>((resolve, reject) => {
+    return new Promise<UdpListener>((resolve, reject) => {
       const onBindError = (err: Error): void => {
         socket.close();
         reject(err);
       };
       socket.once('error', onBindError);
-      socket.bind({ address: host, port, exclusive: true }, () => {
+      socket.bind({ address: host, port, exclusive }, () => {
         socket.off('error', onBindError);
         // After bind, socket errors are reported and survived (RFC 3261 leaves UDP loss to retransmission).
         socket.on('error', (err) =>
@@ -66,8 +111,7 @@ export class UdpTransport {
         const a = socket.address();
         const listener: UdpListener = { socket, family, local: toEndpoint(a.address, a.port) };
         socket.on('message', (msg, rinfo) => this.#onDatagram(listener, msg, rinfo));
-        this.#listeners.push(listener);
-        resolve(listener.local);
+        resolve(listener);
       });
     });
   }
@@ -86,12 +130,24 @@ export class UdpTransport {
       publish('stirgate:transport:keepalive', { protocol: 'udp', answered: false });
       return;
     }
-    const flow: Flow = {
-      protocol: 'udp',
-      local: listener.local,
-      remote: { address: normalizeAddress(rinfo.address), port: rinfo.port },
-    };
+    const remote: Endpoint = { address: normalizeAddress(rinfo.address), port: rinfo.port };
+    if (this.#steer?.divert(msg, remote, listener.local) === true) return;
+    const flow: Flow = { protocol: 'udp', local: listener.local, remote };
     deliver(this.#sink, this.#parse, msg, flow, receivedAt);
+  }
+
+  /**
+   * Process a datagram another worker read on our shared socket `local` (see `DatagramSteer`): as if it had
+   * arrived here, minus the keep-alive checks the reader already made. False when no listener is `local`.
+   */
+  receive(local: Endpoint, msg: Buffer, remote: Endpoint): boolean {
+    const receivedAt = process.hrtime.bigint();
+    const listener = this.#listeners.find(
+      (l) => l.local.port === local.port && l.local.address === local.address,
+    );
+    if (listener === undefined) return false;
+    deliver(this.#sink, this.#parse, msg, { protocol: 'udp', local: listener.local, remote }, receivedAt);
+    return true;
   }
 
   readonly #parse = (raw: Buffer): SipMessage => parseMessage(raw, this.#limits);

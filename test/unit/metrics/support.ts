@@ -71,8 +71,11 @@ export function seriesNames(expr: string): string[] {
   return [...names];
 }
 
-/** `name -> type` from the series tables of docs/metrics.md (rows whose first cell is a back-quoted name). */
-export async function documentedSeries(): Promise<Map<string, string>> {
+/**
+ * `name -> type` from the series tables of docs/metrics.md (rows whose first cell is a back-quoted name), by
+ * the header of their first column: `Series` (every element) or `Primary series` (cluster primary only).
+ */
+export async function documentedSeries(header = 'Series'): Promise<Map<string, string>> {
   const text = await readFile(new URL('../../../docs/metrics.md', import.meta.url), 'utf8');
   const out = new Map<string, string>();
   let inSeriesTable = false;
@@ -82,7 +85,7 @@ export async function documentedSeries(): Promise<Map<string, string>> {
       continue;
     }
     const cells = line.split('|').map((c) => c.trim());
-    if (cells[1] === 'Series') {
+    if (cells[1] === header) {
       inSeriesTable = true;
       continue;
     }

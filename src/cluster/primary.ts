@@ -1,0 +1,292 @@
+import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
+import { prepareState, StartupError } from '../app.js';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log/logger.js';
+import { MemoryReplayStore } from '../stir/replay-store.js';
+import {
+  ENV_CLUSTER_TOKEN,
+  ENV_WORKER_INDEX,
+  isClusterMessage,
+  type PrimaryToWorker,
+  type WorkerToPrimary,
+} from './protocol.js';
+
+/** How long a scrape waits for a worker's registry before leaving that worker out. */
+const METRICS_TIMEOUT_MS = 5_000;
+/** How long a stopping worker gets before it is killed. */
+const STOP_GRACE_MS = 10_000;
+/** Restart back-off after a worker dies: doubles from the first value, capped, reset after a stable minute. */
+const RESTART_FIRST_MS = 500;
+const RESTART_MAX_MS = 30_000;
+const STABLE_MS = 60_000;
+
+interface Slot {
+  readonly index: number;
+  worker: Worker | undefined;
+  port: number;
+  ready: boolean;
+  startedAt: number;
+  backoffMs: number;
+  restartTimer: NodeJS.Timeout | undefined;
+}
+
+export interface ClusterHandle {
+  /** Resolves with the exit code: 0 after a requested stop, 1 when start-up failed. */
+  readonly done: Promise<number>;
+  stop(): void;
+}
+
+/**
+ * The cluster primary (`workers` > 1): prepares data_dir, forks one SIP worker per slot (worker.ts), tells
+ * every worker the others' forwarding ports, keeps the replay store they share (RFC 8224 §6.2.1), serves
+ * `/metrics` with every worker's registry summed (prom-client AggregatorRegistry) and `/healthz`, restarts a
+ * worker that dies, and stops them all on SIGINT/SIGTERM. It handles no SIP itself.
+ *
+ * A worker that fails before every worker was ready fails the start (the worker prints why; exit code 1).
+ * Calls held by a worker that dies are lost with it; its slot's Call-IDs are dropped, not taken over, until
+ * the replacement is up (UDP retransmissions then reach it).
+ */
+export async function runPrimary(input: Config, logger: Logger): Promise<ClusterHandle> {
+  const { config } = await prepareState(input);
+  const token = randomBytes(8);
+  const replay = new MemoryReplayStore({ max: config.stir.verification.replay.maxEntries });
+  const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({
+    index,
+    worker: undefined,
+    port: 0,
+    ready: false,
+    startedAt: 0,
+    backoffMs: RESTART_FIRST_MS,
+    restartTimer: undefined,
+  }));
+  let started = false;
+  let stopping = false;
+  let settle: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => {
+    settle = resolve;
+  });
+
+  // --- metrics of the primary itself, next to the workers' sums
+  const own = new Registry();
+  new Gauge({
+    name: 'stirgate_cluster_workers',
+    help: 'Cluster mode: SIP worker processes, by state (ready, starting).',
+    labelNames: ['state'] as const,
+    registers: [own],
+    collect() {
+      const ready = slots.filter((s) => s.ready).length;
+      this.set({ state: 'ready' }, ready);
+      this.set({ state: 'starting' }, slots.length - ready);
+    },
+  });
+  const restarts = new Counter({
+    name: 'stirgate_cluster_worker_restarts_total',
+    help: 'Cluster mode: SIP workers restarted after they exited unexpectedly.',
+    registers: [own],
+  });
+
+  const pendingMetrics = new Map<number, (m: readonly object[] | undefined) => void>();
+  let nextMetricsId = 0;
+  const workerMetrics = (slot: Slot): Promise<readonly object[] | undefined> => {
+    const w = slot.worker;
+    if (w === undefined || !slot.ready || !w.isConnected()) return Promise.resolve(undefined);
+    const id = ++nextMetricsId;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        pendingMetrics.delete(id);
+        resolve(undefined);
+      }, METRICS_TIMEOUT_MS);
+      pendingMetrics.set(id, (m) => {
+        clearTimeout(timer);
+        pendingMetrics.delete(id);
+        resolve(m);
+      });
+      w.send({ t: 'sg:metrics', id } satisfies PrimaryToWorker);
+    });
+  };
+
+  let server: Server | undefined;
+  const ml = config.metrics.listen;
+  if (ml !== undefined) {
+    server = createServer((req, res) => serve(req, res));
+    server.requestTimeout = 10_000;
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', (cause: Error) =>
+        reject(
+          new StartupError(
+            'listen',
+            `metrics.listen: cannot listen on ${ml.address}:${ml.port}: ${cause.message}`,
+            {
+              cause,
+            },
+          ),
+        ),
+      );
+      server!.listen(ml.port, ml.address, () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    const host = ml.address.includes(':') ? `[${ml.address}]` : ml.address;
+    logger.info(
+      { url: `http://${host}:${port}/metrics`, event: 'metrics_listening' },
+      'serving Prometheus metrics',
+    );
+  }
+
+  function serve(req: IncomingMessage, res: ServerResponse): void {
+    const method = req.method ?? 'GET';
+    const path = (req.url ?? '/').split('?')[0];
+    if (method !== 'GET' && method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Length': 0 });
+      res.end();
+      return;
+    }
+    if (path === '/healthz') {
+      const ready = slots.filter((s) => s.ready).length;
+      const body = `${ready > 0 ? 'ok' : 'unavailable'} ${ready}/${slots.length} workers ready\n`;
+      res.writeHead(ready > 0 ? 200 : 503, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end(method === 'HEAD' ? undefined : body);
+      return;
+    }
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end(method === 'HEAD' ? undefined : 'not found\n');
+      return;
+    }
+    Promise.all(slots.map(workerMetrics))
+      .then(async (perWorker) => {
+        const all = perWorker.filter((m): m is readonly object[] => m !== undefined);
+        const summed = AggregatorRegistry.aggregate<typeof own.contentType>(all.map((m) => [...m]));
+        const merged = Registry.merge([summed, own]);
+        return merged.metrics();
+      })
+      .then(
+        (body) => {
+          res.writeHead(200, { 'Content-Type': own.contentType, 'Content-Length': Buffer.byteLength(body) });
+          res.end(method === 'HEAD' ? undefined : body);
+        },
+        (err: unknown) => {
+          logger.error({ err, event: 'metrics_collect_failed' }, 'metrics collection failed');
+          res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end('metrics collection failed\n');
+        },
+      );
+  }
+
+  const broadcastPeers = (): void => {
+    const ports = slots.map((s) => s.port);
+    for (const s of slots) {
+      if (s.worker?.isConnected() === true) s.worker.send({ t: 'sg:peers', ports } satisfies PrimaryToWorker);
+    }
+  };
+
+  const fail = (why: string): void => {
+    if (stopping) return;
+    logger.fatal({ event: 'cluster_start_failed' }, why);
+    console.error(`stirgate: ${why}`);
+    stopAll(1);
+  };
+
+  const fork = (slot: Slot): void => {
+    slot.restartTimer = undefined;
+    slot.port = 0;
+    slot.ready = false;
+    slot.startedAt = Date.now();
+    const w = cluster.fork({
+      [ENV_WORKER_INDEX]: String(slot.index),
+      [ENV_CLUSTER_TOKEN]: token.toString('hex'),
+    });
+    slot.worker = w;
+    // A send racing the worker's exit fails with EPIPE on this emitter; the 'exit' handler does the rest.
+    w.on('error', (err) => logger.debug({ worker: slot.index, err }, 'IPC to worker failed'));
+    w.on('message', (m: unknown) => {
+      if (!isClusterMessage(m)) return;
+      const msg = m as WorkerToPrimary;
+      switch (msg.t) {
+        case 'sg:forward_port':
+          slot.port = msg.port;
+          // First start: peers once every worker has a port; a restart: tell everyone at once.
+          if (started || slots.every((s) => s.port !== 0)) broadcastPeers();
+          break;
+        case 'sg:ready':
+          slot.ready = true;
+          logger.info({ worker: slot.index, pid: w.process.pid, endpoints: msg.endpoints }, 'worker ready');
+          if (!started && slots.every((s) => s.ready)) {
+            started = true;
+            logger.info({ workers: slots.length, endpoints: msg.endpoints }, 'stirgate listening (cluster)');
+          }
+          break;
+        case 'sg:startup_failed':
+          if (!started) fail(`worker ${slot.index} failed to start: ${msg.message}`);
+          break;
+        case 'sg:replay': {
+          const seen = replay.seen(msg.key, msg.ttlMs);
+          if (w.isConnected()) w.send({ t: 'sg:replay', id: msg.id, seen } satisfies PrimaryToWorker);
+          break;
+        }
+        case 'sg:metrics':
+          pendingMetrics.get(msg.id)?.(msg.metrics);
+          break;
+      }
+    });
+    w.on('exit', (code, signal) => {
+      if (slot.worker !== w) return;
+      slot.worker = undefined;
+      slot.port = 0;
+      slot.ready = false;
+      if (stopping) {
+        if (slots.every((s) => s.worker === undefined)) finish();
+        return;
+      }
+      if (!started) {
+        fail(`worker ${slot.index} exited during start-up (code ${code}, signal ${signal ?? 'none'})`);
+        return;
+      }
+      broadcastPeers(); // the others drop its datagrams instead of forwarding into the void
+      if (Date.now() - slot.startedAt > STABLE_MS) slot.backoffMs = RESTART_FIRST_MS;
+      const delay = slot.backoffMs;
+      slot.backoffMs = Math.min(RESTART_MAX_MS, slot.backoffMs * 2);
+      restarts.inc();
+      logger.error(
+        { worker: slot.index, pid: w.process.pid, code, signal, restartInMs: delay, event: 'worker_exited' },
+        'worker exited; its calls are lost; restarting it',
+      );
+      slot.restartTimer = setTimeout(() => fork(slot), delay);
+    });
+  };
+
+  let exitCode = 0;
+  let killTimer: NodeJS.Timeout | undefined;
+  const finish = (): void => {
+    if (killTimer !== undefined) clearTimeout(killTimer);
+    const closing =
+      server === undefined ? Promise.resolve() : new Promise<void>((r) => server!.close(() => r()));
+    server?.closeAllConnections();
+    closing.then(() => settle(exitCode));
+  };
+  const stopAll = (code: number): void => {
+    if (stopping) return;
+    stopping = true;
+    exitCode = code;
+    for (const s of slots) {
+      if (s.restartTimer !== undefined) clearTimeout(s.restartTimer);
+      if (s.worker?.isConnected() === true) s.worker.send({ t: 'sg:stop' } satisfies PrimaryToWorker);
+      else s.worker?.kill('SIGTERM');
+    }
+    if (slots.every((s) => s.worker === undefined)) {
+      finish();
+      return;
+    }
+    killTimer = setTimeout(() => {
+      for (const s of slots) s.worker?.process.kill('SIGKILL');
+    }, STOP_GRACE_MS);
+    killTimer.unref();
+  };
+
+  for (const s of slots) fork(s);
+  return { done, stop: () => stopAll(0) };
+}

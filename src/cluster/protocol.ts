@@ -1,0 +1,36 @@
+/**
+ * Messages between the cluster primary and its SIP workers (node:cluster IPC, JSON). Every type starts with
+ * `sg:` so nothing else on the channel is mistaken for one.
+ *
+ * Start-up: a worker binds its forwarding socket and sends `sg:forward_port`; once every worker has, the
+ * primary sends `sg:peers` to all, and each worker opens the SIP sockets and sends `sg:ready`. A restarted
+ * worker goes through the same steps; the primary sends the new `sg:peers` table to everyone.
+ */
+/** Environment a worker is forked with. */
+export const ENV_WORKER_INDEX = 'STIRGATE_WORKER_INDEX';
+export const ENV_CLUSTER_TOKEN = 'STIRGATE_CLUSTER_TOKEN';
+
+export type WorkerToPrimary =
+  | { readonly t: 'sg:forward_port'; readonly port: number }
+  | { readonly t: 'sg:ready'; readonly endpoints: readonly string[] }
+  | { readonly t: 'sg:startup_failed'; readonly message: string }
+  | { readonly t: 'sg:replay'; readonly id: number; readonly key: string; readonly ttlMs: number }
+  | {
+      readonly t: 'sg:metrics';
+      readonly id: number;
+      readonly metrics?: readonly object[];
+      readonly error?: string;
+    };
+
+export type PrimaryToWorker =
+  /** Forwarding port of each worker by index; 0 while that worker is (re)starting. */
+  | { readonly t: 'sg:peers'; readonly ports: readonly number[] }
+  | { readonly t: 'sg:replay'; readonly id: number; readonly seen: boolean }
+  | { readonly t: 'sg:metrics'; readonly id: number }
+  | { readonly t: 'sg:stop' };
+
+export function isClusterMessage(m: unknown): m is { readonly t: string } {
+  return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string'
+    ? (m as { t: string }).t.startsWith('sg:')
+    : false;
+}

@@ -1,0 +1,125 @@
+import type { Registry } from 'prom-client';
+import { StartupError, type Stirgate, startStirgate, type WorkerSeams } from '../app.js';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log/logger.js';
+import { generateCallId } from '../sip/message/build.js';
+import { callIdOwnedBy } from './call-id-owner.js';
+import { DatagramSteering } from './datagram-steering.js';
+import { IpcReplayStore } from './ipc-replay-store.js';
+import {
+  ENV_CLUSTER_TOKEN,
+  ENV_WORKER_INDEX,
+  isClusterMessage,
+  type PrimaryToWorker,
+  type WorkerToPrimary,
+} from './protocol.js';
+
+function send(m: WorkerToPrimary): boolean {
+  if (process.send === undefined || !process.connected) return false;
+  return process.send(m) || true; // false only means "backlog": the message is still queued
+}
+
+/**
+ * A SIP worker of the cluster (forked by primary.ts): binds its forwarding socket, learns every worker's, then
+ * runs the whole element on the shared SIP sockets with the cluster seams (app.ts `WorkerSeams`). Resolves
+ * with the exit code once the primary says stop (or goes away). `logger` already names the worker.
+ */
+export async function runWorker(config: Config, logger: Logger): Promise<number> {
+  const index = Number(process.env[ENV_WORKER_INDEX]);
+  const token = Buffer.from(process.env[ENV_CLUSTER_TOKEN] ?? '', 'hex');
+  const workers = config.workers;
+  if (!Number.isInteger(index) || index < 0 || index >= workers || token.length !== 8) {
+    console.error('stirgate: worker started without a valid cluster environment');
+    return 1;
+  }
+  const steering = await DatagramSteering.open(index, workers, token);
+  const replay = new IpcReplayStore((m) => send(m));
+  let registry: Registry | undefined;
+  let app: Stirgate | undefined;
+  let stopping = false;
+
+  let peersKnown: () => void = () => {};
+  const peers = new Promise<void>((resolve) => {
+    peersKnown = resolve;
+  });
+  const done = new Promise<number>((resolveDone) => {
+    const stop = (code: number): void => {
+      if (stopping) return;
+      stopping = true;
+      replay.close();
+      const closing = app?.close() ?? Promise.resolve();
+      closing.then(
+        () => steering.close().then(() => resolveDone(code)),
+        () => resolveDone(code),
+      );
+    };
+    process.on('message', (m: unknown) => {
+      if (!isClusterMessage(m)) return;
+      const msg = m as PrimaryToWorker;
+      switch (msg.t) {
+        case 'sg:peers':
+          steering.setPeers(msg.ports);
+          peersKnown();
+          break;
+        case 'sg:replay':
+          replay.answer(msg.id, msg.seen);
+          break;
+        case 'sg:metrics':
+          if (registry === undefined) send({ t: 'sg:metrics', id: msg.id, error: 'not started' });
+          else
+            registry.getMetricsAsJSON().then(
+              (metrics) => send({ t: 'sg:metrics', id: msg.id, metrics }),
+              (err: unknown) => send({ t: 'sg:metrics', id: msg.id, error: String(err) }),
+            );
+          break;
+        case 'sg:stop':
+          stop(0);
+          break;
+      }
+    });
+    // The terminal's Ctrl-C reaches the whole process group: the primary coordinates the stop.
+    process.on('SIGINT', () => {});
+    process.once('SIGTERM', () => stop(0));
+    process.once('disconnect', () => stop(0)); // the primary is gone
+    process.on('error', () => {}); // an IPC send racing the primary's exit (EPIPE): 'disconnect' follows
+    (async () => {
+      send({ t: 'sg:forward_port', port: steering.port });
+      await peers;
+      if (stopping) return;
+      const seams: WorkerSeams = {
+        index,
+        workers,
+        steer: steering,
+        attach: (transport) =>
+          steering.attach((local, d, remote) => transport.receiveDatagram(local, d, remote)),
+        newCallId: () => callIdOwnedBy(index, workers, generateCallId),
+        replay,
+        setRegistry: (r) => {
+          registry = r;
+        },
+      };
+      try {
+        app = await startStirgate(config, logger, seams);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (err instanceof StartupError)
+          logger.fatal({ code: err.code, err: err.cause, worker: index }, message);
+        send({ t: 'sg:startup_failed', message });
+        stop(1);
+        return;
+      }
+      if (stopping) {
+        await app.close();
+        return;
+      }
+      send({
+        t: 'sg:ready',
+        endpoints: app.endpoints.map((e) => `${e.protocol}:${e.local.address}:${e.local.port}`),
+      });
+    })().catch((err: unknown) => {
+      send({ t: 'sg:startup_failed', message: String(err) });
+      stop(1);
+    });
+  });
+  return done;
+}
