@@ -96,17 +96,8 @@ async function run(file: string | undefined): Promise<number> {
   if (config.workers > 1) return runCluster(config, logger);
   const stopLogEvents = subscribeLogEvents(logger);
   const stopSipTrace = subscribeSipTrace(logger); // a no-op unless log.level is trace
-  let app: Awaited<ReturnType<typeof startStirgate>>;
-  try {
-    app = await startStirgate(config, logger);
-  } catch (err) {
-    if (err instanceof StartupError) {
-      logger.fatal({ code: err.code, err: err.cause }, err.message);
-      console.error(`stirgate: ${err.message}`);
-      return 1;
-    }
-    throw err;
-  }
+  const app = await startStirgate(config, logger).catch(startupFailed(logger));
+  if (app === undefined) return 1;
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -123,6 +114,16 @@ async function run(file: string | undefined): Promise<number> {
   return 0;
 }
 
+/** A StartupError is logged and printed (its message names the key or file) and gives undefined; others rethrow. */
+function startupFailed(logger: Logger): (err: unknown) => undefined {
+  return (err) => {
+    if (!(err instanceof StartupError)) throw err;
+    logger.fatal({ code: err.code, err: err.cause }, err.message);
+    console.error(`stirgate: ${err.message}`);
+    return undefined;
+  };
+}
+
 /** `workers` > 1: this process is the primary (forks, aggregates) or one of the SIP workers (src/cluster/). */
 async function runCluster(config: Config, logger: Logger): Promise<number> {
   if (cluster.isWorker) {
@@ -136,17 +137,8 @@ async function runCluster(config: Config, logger: Logger): Promise<number> {
     if (process.connected) process.disconnect(); // the IPC channel would keep this process alive
     return code;
   }
-  let handle: Awaited<ReturnType<typeof runPrimary>>;
-  try {
-    handle = await runPrimary(config, logger);
-  } catch (err) {
-    if (err instanceof StartupError) {
-      logger.fatal({ code: err.code, err: err.cause }, err.message);
-      console.error(`stirgate: ${err.message}`);
-      return 1;
-    }
-    throw err;
-  }
+  const handle = await runPrimary(config, logger).catch(startupFailed(logger));
+  if (handle === undefined) return 1;
   const stop = (signal: string) => {
     logger.info({ signal }, 'stopping');
     handle.stop();

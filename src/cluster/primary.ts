@@ -1,11 +1,12 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { prepareState, StartupError } from '../app.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
+import { metricsHandler } from '../metrics/start-metrics.js';
 import { MemoryReplayStore } from '../stir/replay-store.js';
 import {
   ENV_CLUSTER_TOKEN,
@@ -109,10 +110,27 @@ export async function runPrimary(input: Config, logger: Logger): Promise<Cluster
     });
   };
 
+  const handler = metricsHandler({
+    exposition: async () => {
+      const perWorker = await Promise.all(slots.map(workerMetrics));
+      const all = perWorker.filter((m): m is readonly object[] => m !== undefined);
+      const summed = AggregatorRegistry.aggregate<typeof own.contentType>(all.map((m) => [...m]));
+      return { body: await Registry.merge([summed, own]).metrics(), contentType: own.contentType };
+    },
+    health: () => {
+      const ready = slots.filter((s) => s.ready).length;
+      return {
+        status: ready > 0 ? 200 : 503,
+        body: `${ready > 0 ? 'ok' : 'unavailable'} ${ready}/${slots.length} workers ready\n`,
+      };
+    },
+    logger,
+  });
+
   let server: Server | undefined;
   const ml = config.metrics.listen;
   if (ml !== undefined) {
-    server = createServer((req, res) => serve(req, res));
+    server = createServer(handler);
     server.requestTimeout = 10_000;
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
@@ -135,46 +153,6 @@ export async function runPrimary(input: Config, logger: Logger): Promise<Cluster
       { url: `http://${host}:${port}/metrics`, event: 'metrics_listening' },
       'serving Prometheus metrics',
     );
-  }
-
-  function serve(req: IncomingMessage, res: ServerResponse): void {
-    const method = req.method ?? 'GET';
-    const path = (req.url ?? '/').split('?')[0];
-    if (method !== 'GET' && method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Length': 0 });
-      res.end();
-      return;
-    }
-    if (path === '/healthz') {
-      const ready = slots.filter((s) => s.ready).length;
-      const body = `${ready > 0 ? 'ok' : 'unavailable'} ${ready}/${slots.length} workers ready\n`;
-      res.writeHead(ready > 0 ? 200 : 503, { 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end(method === 'HEAD' ? undefined : body);
-      return;
-    }
-    if (path !== '/metrics') {
-      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end(method === 'HEAD' ? undefined : 'not found\n');
-      return;
-    }
-    Promise.all(slots.map(workerMetrics))
-      .then(async (perWorker) => {
-        const all = perWorker.filter((m): m is readonly object[] => m !== undefined);
-        const summed = AggregatorRegistry.aggregate<typeof own.contentType>(all.map((m) => [...m]));
-        const merged = Registry.merge([summed, own]);
-        return merged.metrics();
-      })
-      .then(
-        (body) => {
-          res.writeHead(200, { 'Content-Type': own.contentType, 'Content-Length': Buffer.byteLength(body) });
-          res.end(method === 'HEAD' ? undefined : body);
-        },
-        (err: unknown) => {
-          logger.error({ err, event: 'metrics_collect_failed' }, 'metrics collection failed');
-          res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
-          res.end('metrics collection failed\n');
-        },
-      );
   }
 
   const broadcastPeers = (): void => {

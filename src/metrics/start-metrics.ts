@@ -41,6 +41,52 @@ export function createMetricsRegistry(opts: Pick<MetricsOptions, 'stats' | 'vers
   return { registry, close: subscribeMetrics(metrics) };
 }
 
+/**
+ * The HTTP side of `/metrics` and `/healthz`, shared by the single process and the cluster primary:
+ * GET/HEAD only, `exposition` formats on each scrape, `health` answers /healthz, 404 elsewhere.
+ */
+export function metricsHandler(o: {
+  readonly exposition: () => Promise<{ body: string; contentType: string }>;
+  readonly health: () => { status: number; body: string };
+  readonly logger: Logger;
+}): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const method = req.method ?? 'GET';
+    const path = (req.url ?? '/').split('?')[0];
+    const text = (status: number, body: string): void => {
+      res.writeHead(status, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+      });
+      res.end(method === 'HEAD' ? undefined : body);
+    };
+    if (method !== 'GET' && method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Length': 0 });
+      res.end();
+      return;
+    }
+    if (path === '/healthz') {
+      const h = o.health();
+      text(h.status, h.body);
+      return;
+    }
+    if (path !== '/metrics') {
+      text(404, 'not found\n');
+      return;
+    }
+    o.exposition().then(
+      ({ body, contentType }) => {
+        res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+        res.end(method === 'HEAD' ? undefined : body);
+      },
+      (err: unknown) => {
+        o.logger.error({ err, event: 'metrics_collect_failed' }, 'metrics collection failed');
+        text(500, 'metrics collection failed\n');
+      },
+    );
+  };
+}
+
 /** Longest a scrape may take before we give up on the connection. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -55,39 +101,11 @@ export async function startMetrics(opts: MetricsOptions): Promise<MetricsEndpoin
   const { registry, close: unsubscribe } = createMetricsRegistry(opts);
   const logger = opts.logger;
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const method = req.method ?? 'GET';
-    const path = (req.url ?? '/').split('?')[0];
-    if (method !== 'GET' && method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Length': 0 });
-      res.end();
-      return;
-    }
-    if (path === '/healthz') {
-      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': 3 });
-      res.end(method === 'HEAD' ? undefined : 'ok\n');
-      return;
-    }
-    if (path !== '/metrics') {
-      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': 10 });
-      res.end(method === 'HEAD' ? undefined : 'not found\n');
-      return;
-    }
-    registry.metrics().then(
-      (body) => {
-        res.writeHead(200, {
-          'Content-Type': registry.contentType,
-          'Content-Length': Buffer.byteLength(body),
-        });
-        res.end(method === 'HEAD' ? undefined : body);
-      },
-      (err: unknown) => {
-        logger.error({ err, event: 'metrics_collect_failed' }, 'metrics collection failed');
-        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
-        res.end('metrics collection failed\n');
-      },
-    );
-  };
+  const handle = metricsHandler({
+    exposition: () => registry.metrics().then((body) => ({ body, contentType: registry.contentType })),
+    health: () => ({ status: 200, body: 'ok\n' }),
+    logger,
+  });
 
   const server: Server = createServer(handle);
   server.requestTimeout = REQUEST_TIMEOUT_MS;

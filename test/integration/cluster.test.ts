@@ -112,6 +112,23 @@ function describeRun(r: SippResult, bin: BinaryProcess): string {
   return `exit ${r.exitCode}: ${r.successful} ok, ${r.failed} failed\n${r.errorLog ?? ''}\n${bin.output().slice(-3000)}`;
 }
 
+/** `calls` basic calls (sip-scenarios/basic) from the caller trunk through the cluster; all must succeed. */
+async function basicCalls(transport: 'u1' | 't1', calls: number, rate: number): Promise<SippResult> {
+  const r = await runSipp({
+    scenario: scenarioPath('basic/uac.xml'),
+    remote: `127.0.0.1:${lab!.port}`,
+    transport,
+    localIp: CALLER_IP,
+    service: CALLED,
+    calls,
+    rate,
+    concurrent: 100,
+    timeoutS: 60,
+  });
+  expect(r.successful, describeRun(r, lab!.bin)).toBe(calls);
+  return r;
+}
+
 describe.skipIf(!HAVE_SIPP)('cluster mode: two SIP workers behind one socket', () => {
   beforeAll(async () => {
     await ensureBuilt();
@@ -180,18 +197,7 @@ describe.skipIf(!HAVE_SIPP)('cluster mode: two SIP workers behind one socket', (
 
   it('completes 300 signed SIPp calls over UDP; datagrams read by the non-owner were forwarded, none lost', async () => {
     const before = await metrics();
-    const r = await runSipp({
-      scenario: scenarioPath('basic/uac.xml'),
-      remote: `127.0.0.1:${lab!.port}`,
-      transport: 'u1',
-      localIp: CALLER_IP,
-      service: CALLED,
-      calls: 300,
-      rate: 100,
-      concurrent: 100,
-      timeoutS: 60,
-    });
-    expect(r.successful, describeRun(r, lab!.bin)).toBe(300);
+    const r = await basicCalls('u1', 300, 100);
     expect(r.failed).toBe(0);
     const m = await metrics();
     const delta = (k: string) => (m.get(k) ?? 0) - (before.get(k) ?? 0);
@@ -207,17 +213,7 @@ describe.skipIf(!HAVE_SIPP)('cluster mode: two SIP workers behind one socket', (
   }, 90_000);
 
   it('completes SIPp calls over TCP (each connection is owned by the worker that accepted it)', async () => {
-    const r = await runSipp({
-      scenario: scenarioPath('basic/uac.xml'),
-      remote: `127.0.0.1:${lab!.port}`,
-      transport: 't1',
-      localIp: CALLER_IP,
-      service: CALLED,
-      calls: 50,
-      rate: 50,
-      timeoutS: 30,
-    });
-    expect(r.successful, describeRun(r, lab!.bin)).toBe(50);
+    await basicCalls('t1', 50, 50);
   }, 60_000);
 
   it('catches a PASSporT replayed into a call owned by the other worker (shared replay store)', async () => {
@@ -279,17 +275,7 @@ describe.skipIf(!HAVE_SIPP)('cluster mode: two SIP workers behind one socket', (
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(childPids(lab!.bin.child.pid!)).not.toContain(victim);
-    const r = await runSipp({
-      scenario: scenarioPath('basic/uac.xml'),
-      remote: `127.0.0.1:${lab!.port}`,
-      transport: 'u1',
-      localIp: CALLER_IP,
-      service: CALLED,
-      calls: 100,
-      rate: 100,
-      timeoutS: 30,
-    });
-    expect(r.successful, describeRun(r, lab!.bin)).toBe(100);
+    await basicCalls('u1', 100, 100);
   }, 60_000);
 
   it('stops every process on SIGTERM with exit code 0', async () => {

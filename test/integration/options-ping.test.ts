@@ -3,13 +3,13 @@
  * SIPp load over UDP and TCP with zero failures by SIPp's own count (issue 2), and `stirgate config check`
  * reports problems with their key path (issue 3).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, MAIN, ROOT } from '../support/binary.js';
+import { type BinaryProcess, ensureBuilt, MAIN, ROOT, spawnBinary } from '../support/binary.js';
 import { freePort } from '../support/ports.js';
 import { runSipp, type SippResult, scenarioPath, sippAvailable } from '../support/sipp.js';
 
@@ -19,13 +19,9 @@ const PINGS = 5000;
 const RATE = 500;
 const SIPP_TIMEOUT_S = PINGS / RATE + 15;
 
-interface Binary {
-  readonly child: ChildProcess;
+interface Binary extends BinaryProcess {
   readonly port: number;
   readonly dir: string;
-  output(): string;
-  /** Resolves with the exit code once the process has exited. */
-  readonly exited: Promise<number | null>;
 }
 
 /** `node dist/src/main.js --config <file>`; resolves once it logs that it listens. */
@@ -44,28 +40,14 @@ metrics: { listen: "" }
 log: { level: info }
 `,
   );
-  const child = spawn(process.execPath, [MAIN, '--config', config], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const append = (chunk: Buffer) => {
-    out += chunk.toString('utf8');
-    if (out.length > 256 * 1024) out = out.slice(-128 * 1024);
-  };
-  child.stdout!.on('data', append);
-  child.stderr!.on('data', append);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 10_000;
-  while (!out.includes('stirgate listening')) {
-    if (child.exitCode !== null) throw new Error(`stirgate exited with ${child.exitCode}:\n${out}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`stirgate did not report listening within 10 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
+  const bin = spawnBinary(['--config', config], { cwd: dir });
+  try {
+    await bin.waitFor('stirgate listening', 10_000);
+  } catch (err) {
+    bin.child.kill('SIGKILL');
+    throw err;
   }
-  return { child, port, dir, output: () => out, exited };
+  return { ...bin, port, dir };
 }
 
 function describeRun(r: SippResult): string {
