@@ -18,7 +18,6 @@ import {
 } from './config/index.js';
 import { subscribeLogEvents } from './log/log-events.js';
 import { createLogger, type Logger } from './log/logger.js';
-import { subscribeSipTrace } from './log/sip-trace.js';
 import { VERSION } from './version.js';
 
 const USAGE = `usage:
@@ -94,8 +93,7 @@ async function run(file: string | undefined): Promise<number> {
   }
   const logger = createLogger({ level: config.log.level });
   if (config.workers > 1) return runCluster(config, logger);
-  const stopLogEvents = subscribeLogEvents(logger);
-  const stopSipTrace = subscribeSipTrace(logger); // a no-op unless log.level is trace
+  const stopLogEvents = subscribeLogEvents(logger); // SIP traces too, when log.level is trace
   const app = await startStirgate(config, logger).catch(startupFailed(logger));
   if (app === undefined) return 1;
   await new Promise<void>((resolve) => {
@@ -106,7 +104,6 @@ async function run(file: string | undefined): Promise<number> {
       logger.info({ signal }, 'stopping');
       app.close().then(resolve, resolve);
       stopLogEvents();
-      stopSipTrace();
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
@@ -130,10 +127,8 @@ async function runCluster(config: Config, logger: Logger): Promise<number> {
     // Every line a worker writes (its element and the event logs) names it.
     const log = logger.child({ worker: Number(process.env[ENV_WORKER_INDEX]) });
     const stopLogEvents = subscribeLogEvents(log);
-    const stopSipTrace = subscribeSipTrace(log);
     const code = await runWorker(config, log);
     stopLogEvents();
-    stopSipTrace();
     if (process.connected) process.disconnect(); // the IPC channel would keep this process alive
     return code;
   }
