@@ -1,5 +1,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { type ClusterDatagramEvent, clusterChannels } from '../events.js';
+import { errnoOf } from '../sip/transport/inbound-sink.js';
+import { publish } from '../sip/transport/transport-events.js';
 import type { DatagramSteer, Endpoint } from '../sip/transport/types.js';
 import { ownerOfDatagram } from './call-id-owner.js';
 import { decodeForward, forwardHeader, maxForwardable } from './forward-codec.js';
@@ -38,7 +40,10 @@ export class DatagramSteering implements DatagramSteer {
     this.#socket = socket;
     this.#peers = new Array<number>(workers).fill(0);
     socket.on('message', (buf, rinfo) => this.#onForwarded(buf, rinfo));
-    socket.on('error', () => count('rejected'));
+    // Survived and reported like the SIP sockets' errors (a lost hand-over is a lost datagram: UDP retransmits).
+    socket.on('error', (err) =>
+      publish('stirgate:transport:socket_error', { protocol: 'udp', errno: errnoOf(err) }),
+    );
   }
 
   /** Bind this worker's forwarding socket on loopback (an ephemeral port, not shared with other workers). */

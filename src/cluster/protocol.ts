@@ -30,7 +30,6 @@ export type PrimaryToWorker =
   | { readonly t: 'sg:stop' };
 
 export function isClusterMessage(m: unknown): m is { readonly t: string } {
-  return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string'
-    ? (m as { t: string }).t.startsWith('sg:')
-    : false;
+  const t = (m as { t?: unknown } | null)?.t;
+  return typeof t === 'string' && t.startsWith('sg:');
 }

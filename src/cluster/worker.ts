@@ -16,7 +16,8 @@ import {
 
 function send(m: WorkerToPrimary): boolean {
   if (process.send === undefined || !process.connected) return false;
-  return process.send(m) || true; // false only means "backlog": the message is still queued
+  process.send(m); // its false means a backlog, not a loss: the message is queued
+  return true;
 }
 
 /**

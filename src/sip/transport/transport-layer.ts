@@ -49,7 +49,6 @@ export type Unsubscribe = () => void;
 export class TransportLayer {
   readonly limits: TransportLimits;
   readonly #udp: UdpTransport;
-  readonly #ownUdpPort: number | undefined;
   readonly #tcp: TcpTransport;
   readonly #onMessage: ((m: InboundMessage) => void)[] = [];
   readonly #onParseError: ((e: InboundParseError) => void)[] = [];
@@ -75,8 +74,7 @@ export class TransportLayer {
       message: (message, flow, receivedAt, raw) => this.#inbound(message, flow, receivedAt, raw),
       parseError: (error, flow, raw) => this.#parseError(error, flow, raw),
     };
-    this.#udp = new UdpTransport(messageLimits, sink, opts);
-    this.#ownUdpPort = opts.shared === true ? opts.ownUdpPort : undefined;
+    this.#udp = new UdpTransport(messageLimits, sink, { ...opts, ownPort: opts.ownUdpPort });
     this.#tcp = new TcpTransport(this.limits, messageLimits, sink, opts);
   }
 
@@ -91,9 +89,8 @@ export class TransportLayer {
     if (this.#closing !== undefined) throw new TransportError('no_listener', 'transport layer is closed');
     const bound: Endpoint[] = [];
     for (const spec of specs) {
-      if (spec.protocol === 'udp')
-        bound.push(await this.#udp.listen(spec.address, spec.port, this.#ownUdpPort));
-      else bound.push(await this.#transport(spec.protocol).listen(spec.address, spec.port));
+      const t = this.#transport(spec.protocol);
+      bound.push(await t.listen(spec.address, spec.port));
     }
     return bound;
   }

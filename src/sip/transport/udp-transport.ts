@@ -38,22 +38,25 @@ export class UdpTransport {
   readonly #listeners: UdpListener[] = [];
   readonly #shared: boolean;
   readonly #steer: DatagramSteer | undefined;
+  readonly #ownPort: number | undefined;
   #closed = false;
 
   /**
    * `shared`: bind without `exclusive`, so cluster workers share one socket (node:cluster hands every worker
    * the primary's handle; the kernel gives each datagram to one reader). `steer` sees each datagram first
-   * and may take it away (to the worker that owns its call).
+   * and may take it away (to the worker that owns its call). `ownPort` (shared only): the port of this
+   * worker's own socket next to each shared one, 0 for an ephemeral one (see `listen`).
    */
   constructor(
     limits: MessageLimits,
     sink: InboundSink,
-    opts: { shared?: boolean; steer?: DatagramSteer } = {},
+    opts: { shared?: boolean; steer?: DatagramSteer; ownPort?: number } = {},
   ) {
     this.#limits = limits;
     this.#sink = sink;
     this.#shared = opts.shared === true;
     this.#steer = opts.steer;
+    this.#ownPort = this.#shared ? opts.ownPort : undefined;
   }
 
   get listeners(): readonly Endpoint[] {
@@ -64,17 +67,18 @@ export class UdpTransport {
    * Bind a socket; resolves with the bound endpoint (the real port when `port` is 0).
    *
    * Shared (cluster worker): the socket is the one every worker reads, and this worker also binds its own
-   * socket on the same address (`ownPort`, 0 = ephemeral). The own socket comes first: requests this worker
+   * socket on the same address (the constructor's `ownPort`). The own socket comes first: requests this worker
    * originates (B-leg) leave from it and name it in Via and Contact, so the peer's responses and in-dialog
    * requests come straight back to this worker instead of to whichever worker reads the shared socket.
    * Responses still leave from the socket their request arrived on (RFC 3581 §4).
    */
-  async listen(address: string, port: number, ownPort?: number): Promise<Endpoint> {
+  async listen(address: string, port: number): Promise<Endpoint> {
     if (this.#closed) throw new TransportError('no_listener', 'transport is closed');
     const host = stripBrackets(address);
     const family = familyOf(host) ?? 4;
     const shared = await this.#bind(host, port, family, !this.#shared);
-    if (this.#shared && ownPort !== undefined) {
+    const ownPort = this.#ownPort;
+    if (ownPort !== undefined) {
       const own = await this.#bind(host, ownPort, family, true).catch((cause: unknown) => {
         shared.socket.close();
         throw new OwnPortError(
