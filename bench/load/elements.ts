@@ -137,6 +137,9 @@ export async function startKamailio(o: ElementOptions): Promise<Element> {
     `ORIGID="${o.origid}"`,
     '-A',
     `CACHE_DIR="${cacheDir}"`,
+    // verify.cfg: libsecsipid checks the x5u certificate's chain up to this root, as Stirgate does.
+    '-A',
+    `CERT_CA_FILE_OPT="CertCAFile=${join(o.pki.dir, 'roots', 'ca.pem')}"`,
   ];
   const main = spawnManaged(`kamailio-${o.mode}`, 'kamailio', args, {
     cwd: o.dir,
