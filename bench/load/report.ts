@@ -456,7 +456,9 @@ export async function writeDocSection(r: LoadReport): Promise<void> {
       'two bisection steps between the last pass (or 0) and that failure. Each element runs fresh per mode ' +
       '(restarted after a failed step), warmed up with a few ' +
       'hundred calls. Verification: every INVITE carries its own PASSporT signed seconds earlier; a failed ' +
-      'verification is a 438, i.e. a failed call. SIPp response times have 1 ms resolution.',
+      'verification is a 438, i.e. a failed call. Kamailio verifies with libsecsipid checking the certificate ' +
+      'chain to the bench PKI root (`CertVerify=5`), as Stirgate does; TNAuthList, orig/dest and replay are ' +
+      'checked by Stirgate only. SIPp response times have 1 ms resolution.',
     '',
     ...renderReport(r),
     END,
