@@ -6,7 +6,9 @@ import type { Registry } from 'prom-client';
  * Why not prom-client's own Counter/Histogram here: they hash the label object on every update (~400 ns),
  * and these run synchronously inside `channel.publish` on the call path, several times per SIP message. Here an
  * update is up to three Map lookups on the label values passed positionally, no allocation once the label set
- * exists (~30 ns). Text formatting happens only at scrape time, in prom-client.
+ * exists (~30 ns). Text formatting happens only at scrape time, in prom-client. The busiest counts (messages,
+ * transactions) are not even events: the call path keeps them (src/sip/message-tally.ts) and a family's
+ * `beforeCollect` copies them in at scrape time.
  *
  * Up to three labels per family: every Stirgate family fits (docs/metrics.md).
  */
@@ -57,6 +59,8 @@ abstract class Family<C> {
   readonly #root: Node<C> = new Map();
   #only: C | undefined;
   protected readonly cells: C[] = [];
+  /** Called at scrape time before the values are read: families whose counts the call path keeps (pulled). */
+  beforeCollect: (() => void) | undefined;
 
   constructor(registry: Registry, opts: FamilyOptions<string>, type: 'counter' | 'histogram') {
     this.name = opts.name;
@@ -69,13 +73,10 @@ abstract class Family<C> {
       help: opts.help,
       type,
       aggregator: 'sum',
-      get: async (): Promise<Collected> => ({
-        name: this.name,
-        help: this.help,
-        type,
-        values: this.collect(),
-        aggregator: 'sum',
-      }),
+      get: async (): Promise<Collected> => {
+        this.beforeCollect?.();
+        return { name: this.name, help: this.help, type, values: this.collect(), aggregator: 'sum' };
+      },
     } as unknown as Parameters<Registry['registerMetric']>[0]);
   }
 
@@ -137,6 +138,11 @@ export class FastCounter<L extends string = never> extends Family<CounterCell> {
   /** Add `by` (>= 0; 0 creates the series at zero). */
   add(by: number, a = '', b = '', c = ''): void {
     this.cell(a, b, c).value += by;
+  }
+
+  /** Set the series to a total counted elsewhere (a pulled family, see `beforeCollect`). */
+  set(total: number, a = '', b = '', c = ''): void {
+    this.cell(a, b, c).value = total;
   }
 
   protected create(labels: Labels): CounterCell {

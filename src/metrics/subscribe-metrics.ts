@@ -8,8 +8,8 @@ import type {
   VerificationDecisionEvent,
   VerifyEvent,
 } from '../events.js';
+import { snapshotTally, type TallyGroup, tallyRows } from '../sip/message-tally.js';
 import {
-  methodLabel,
   TRANSACTION_EVENT_NAMES,
   type TransactionEventMap,
   type TransactionEventName,
@@ -20,6 +20,7 @@ import {
   type TransportEventName,
 } from '../sip/transport/transport-events.js';
 import { VERIFY_CODES } from '../stir/codes.js';
+import type { FastCounter } from './fast-metrics.js';
 import { attestLabel, callEndCauseLabel, errnoLabel, statusClassLabel } from './labels.js';
 import type { StirgateMetrics } from './stirgate-metrics.js';
 
@@ -47,16 +48,27 @@ export const STIR_AND_CALL_CHANNELS = [
 ] as const;
 
 /**
- * Channels metrics never subscribe to: a subscriber makes the core build the payload, and full SIP traces
- * (src/log/sip-trace.ts) are for trace-level logs only.
+ * Channels metrics never subscribe to: a subscriber makes the core build the payload. Full SIP traces
+ * (src/log/sip-trace.ts) are for trace-level logs only; messages and transactions are counted by the call
+ * path itself (src/sip/message-tally.ts, read at scrape time by `pullTally`), not one event each.
  */
-const NOT_FOR_METRICS: ReadonlySet<string> = new Set(['stirgate:transport:trace']);
-type CountedTransportEvent = Exclude<TransportEventName, 'stirgate:transport:trace'>;
+const PULLED = [
+  'stirgate:transport:message_in',
+  'stirgate:transport:message_out',
+  'stirgate:transaction:created',
+  'stirgate:transaction:terminated',
+] as const;
+const NOT_FOR_METRICS: ReadonlySet<string> = new Set(['stirgate:transport:trace', ...PULLED]);
+type CountedTransportEvent = Exclude<
+  TransportEventName,
+  'stirgate:transport:trace' | (typeof PULLED)[number]
+>;
+type CountedTransactionEvent = Exclude<TransactionEventName, (typeof PULLED)[number]>;
 
 type Handlers = {
   [N in CountedTransportEvent]: (e: TransportEventMap[N]) => void;
 } & {
-  [N in TransactionEventName]: (e: TransactionEventMap[N]) => void;
+  [N in CountedTransactionEvent]: (e: TransactionEventMap[N]) => void;
 } & Record<(typeof STIR_AND_CALL_CHANNELS)[number], (e: never) => void>;
 
 const KNOWN_VERIFY_CODES: ReadonlySet<string> = new Set(VERIFY_CODES);
@@ -107,16 +119,6 @@ export function subscribeMetrics(m: StirgateMetrics): () => void {
       m.clusterReplayChecks.inc(e.outcome);
     },
     // --- transport ---
-    'stirgate:transport:message_in': (e) => {
-      if (e.kind === 'request') m.requests.inc('in', e.protocol, methodLabel(e.method ?? ''));
-      else if (e.kind === 'response') m.responses.inc('in', e.protocol, statusClassLabel(e.statusClass));
-    },
-    'stirgate:transport:message_out': (e) => {
-      if (e.kind === 'request') m.requests.inc('out', e.protocol, methodLabel(e.method ?? ''));
-      else if (e.kind === 'response') m.responses.inc('out', e.protocol, statusClassLabel(e.statusClass));
-      else m.rawSent.inc(e.protocol);
-      m.bytesSent.add(e.bytes, e.protocol);
-    },
     'stirgate:transport:parse_error': (e) => {
       m.parseErrors.inc(e.protocol, e.code);
     },
@@ -142,12 +144,6 @@ export function subscribeMetrics(m: StirgateMetrics): () => void {
       m.datagramsDropped.inc(e.reason);
     },
     // --- transactions ---
-    'stirgate:transaction:created': (e) => {
-      m.transactions.inc(e.side, methodLabel(e.method));
-    },
-    'stirgate:transaction:terminated': (e) => {
-      m.transactionsTerminated.inc(e.side, e.cause);
-    },
     'stirgate:transaction:retransmit': (e) => {
       m.retransmissions.inc(e.side, e.timer);
     },
@@ -191,8 +187,34 @@ export function subscribeMetrics(m: StirgateMetrics): () => void {
     subscribe(name, safe);
     subscribed.push([name, safe]);
   }
+  const unpull = pullTally(m);
   return () => {
     for (const [name, fn] of subscribed) unsubscribe(name, fn);
     subscribed.length = 0;
+    unpull();
+  };
+}
+
+/**
+ * The families the call path counts itself (src/sip/message-tally.ts): at each scrape, copy in what was
+ * counted since this subscription (the tally is process-wide, like the channels). Returns the undo.
+ */
+function pullTally(m: StirgateMetrics): () => void {
+  const since = snapshotTally();
+  const target: Record<TallyGroup, FastCounter<string>> = {
+    requests: m.requests,
+    responses: m.responses,
+    raw_sent: m.rawSent,
+    bytes_sent: m.bytesSent,
+    tx_created: m.transactions,
+    tx_terminated: m.transactionsTerminated,
+  };
+  const pull = (): void => {
+    for (const [group, a, b, c, value] of tallyRows(since)) target[group].set(value, a, b, c);
+  };
+  const families = Object.values(target);
+  for (const f of families) f.beforeCollect = pull;
+  return () => {
+    for (const f of families) if (f.beforeCollect === pull) f.beforeCollect = undefined;
   };
 }

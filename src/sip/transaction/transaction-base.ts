@@ -1,5 +1,6 @@
 import { detach } from '../message/detach.js';
 import type { SipMessage, SipRequest, SipResponse } from '../message/message.js';
+import { tallyTransactionTerminated } from '../message-tally.js';
 import { type Flow, type Target, TransportError, type TransportProtocol } from '../transport/types.js';
 import type { Clock, TimerHandle, TransactionTimers } from './timers.js';
 import { TransactionError } from './transaction-error.js';
@@ -214,6 +215,7 @@ export abstract class TransactionBase<
     this.#state = 'terminated' as S;
     this.onTerminate();
     this.ctx.release(this as unknown as TransactionBase<never, string, TransactionInput>);
+    tallyTransactionTerminated(this.side, cause);
     if (wants('stirgate:transaction:terminated')) {
       publish('stirgate:transaction:terminated', {
         ...this.labels(),

@@ -76,27 +76,8 @@ export function publish<N extends TransactionEventName>(name: N, data: Transacti
   if (ch.hasSubscribers) ch.publish(data);
 }
 
-const KNOWN_METHODS = new Set([
-  'INVITE',
-  'ACK',
-  'BYE',
-  'CANCEL',
-  'OPTIONS',
-  'REGISTER',
-  'PRACK',
-  'UPDATE',
-  'INFO',
-  'REFER',
-  'NOTIFY',
-  'SUBSCRIBE',
-  'MESSAGE',
-  'PUBLISH',
-]);
-
-/** Method as a metric label: peers choose method names, so unknown ones fold into `other`. */
-export function methodLabel(method: string): string {
-  return KNOWN_METHODS.has(method) ? method : 'other';
-}
+/** Method as a metric label (unknown methods fold into `other`); it lives with the call path's counts. */
+export { methodLabel } from '../message-tally.js';
 
 /** Report an exception thrown by user code we called; never rethrows. */
 export function reportHandlerError(where: string, error: unknown): void {

@@ -4,6 +4,7 @@ import { detach } from '../message/detach.js';
 import type { SipParseErrorCode } from '../message/errors.js';
 import type { SipMessage, SipRequest, SipResponse } from '../message/message.js';
 import { serializeMessage } from '../message/serialize.js';
+import { tallyTransactionCreated } from '../message-tally.js';
 import { familyOf, isWildcard } from '../transport/endpoint.js';
 import type { Flow, InboundMessage, InboundParseError, Target } from '../transport/types.js';
 import { type ClientInviteContext, ClientInviteTransaction } from './client-invite.js';
@@ -465,6 +466,7 @@ export class TransactionLayer {
   }
 
   #created(tx: ClientTx | ServerTx): void {
+    tallyTransactionCreated(tx.side, tx.method);
     if (wants('stirgate:transaction:created')) publish('stirgate:transaction:created', tx.labels());
   }
 

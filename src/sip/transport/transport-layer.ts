@@ -4,6 +4,7 @@ import type { SipMessage, SipResponse } from '../message/message.js';
 import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from '../message/parse.js';
 import { serializeMessage } from '../message/serialize.js';
 import type { Via } from '../message/types.js';
+import { tallyRequest, tallyResponse, tallySent } from '../message-tally.js';
 import type { InboundSink } from './inbound-sink.js';
 import { responseTarget, type SendTarget } from './response-target.js';
 import { TcpTransport } from './tcp-transport.js';
@@ -123,6 +124,13 @@ export class TransportLayer {
     if (protocol === 'udp') flow = await this.#udp.send(target, bytes);
     else if (protocol === 'tcp') flow = await this.#tcp.send(target, bytes);
     else throw new TransportError('no_listener', `unsupported transport ${String(protocol)}`);
+    // Counted in plain numbers for the metrics (src/sip/message-tally.ts); the event only for subscribers.
+    if (Buffer.isBuffer(data)) tallySent(protocol, bytes.length, true);
+    else {
+      tallySent(protocol, bytes.length, false);
+      if (data.isRequest()) tallyRequest('out', protocol, data.method);
+      else tallyResponse('out', protocol, (data as SipResponse).status);
+    }
     if (wants('stirgate:transport:message_out')) {
       publish('stirgate:transport:message_out', { ...describeMessage(protocol, data), bytes: bytes.length });
     }
@@ -183,6 +191,8 @@ export class TransportLayer {
         return;
       }
     }
+    if (message.isRequest()) tallyRequest('in', flow.protocol, message.method);
+    else tallyResponse('in', flow.protocol, (message as SipResponse).status);
     if (wants('stirgate:transport:message_in')) {
       publish('stirgate:transport:message_in', describeMessage(flow.protocol, message));
     }

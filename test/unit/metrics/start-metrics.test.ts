@@ -2,6 +2,13 @@ import { channel } from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/log/logger.js';
 import { type MetricsEndpoint, type MetricsStats, startMetrics } from '../../../src/metrics/start-metrics.js';
+import {
+  tallyRequest,
+  tallyResponse,
+  tallySent,
+  tallyTransactionCreated,
+  tallyTransactionTerminated,
+} from '../../../src/sip/message-tally.js';
 
 const silent = createLogger({ level: 'silent' });
 
@@ -121,16 +128,25 @@ describe('startMetrics HTTP endpoint', () => {
   it('stops publishing cost after close: no channel keeps a subscriber', async () => {
     const m = await start();
     expect(channel('stirgate:stir:sign').hasSubscribers).toBe(true);
-    expect(channel('stirgate:transport:message_in').hasSubscribers).toBe(true);
-    expect(channel('stirgate:transaction:created').hasSubscribers).toBe(true);
-    // Full SIP traces are built only for trace-level logs, never for metrics.
-    expect(channel('stirgate:transport:trace').hasSubscribers).toBe(false);
+    expect(channel('stirgate:transport:parse_error').hasSubscribers).toBe(true);
+    expect(channel('stirgate:transaction:retransmit').hasSubscribers).toBe(true);
+    // Full SIP traces are built only for trace-level logs, never for metrics; messages and transactions are
+    // counted by the call path (src/sip/message-tally.ts), so the metrics take no event per message.
+    for (const name of [
+      'stirgate:transport:trace',
+      'stirgate:transport:message_in',
+      'stirgate:transport:message_out',
+      'stirgate:transaction:created',
+      'stirgate:transaction:terminated',
+    ]) {
+      expect(channel(name).hasSubscribers, name).toBe(false);
+    }
     await m.close();
     endpoint = undefined;
     for (const name of [
       'stirgate:stir:sign',
-      'stirgate:transport:message_in',
-      'stirgate:transaction:created',
+      'stirgate:transport:parse_error',
+      'stirgate:transaction:retransmit',
       'stirgate:call:forwarded',
     ]) {
       expect(channel(name).hasSubscribers, name).toBe(false);
@@ -246,17 +262,14 @@ describe('metrics from events', () => {
   });
 
   it('SIP messages by direction, method (folded) and status class; parse errors; bytes', async () => {
+    tallyRequest('in', 'udp', 'INVITE'); // before this registry started: not counted by it
     const m = await start();
-    publish('stirgate:transport:message_in', { protocol: 'udp', kind: 'request', method: 'INVITE' });
-    publish('stirgate:transport:message_in', { protocol: 'udp', kind: 'request', method: 'XYZZY' });
-    publish('stirgate:transport:message_out', {
-      protocol: 'tcp',
-      kind: 'response',
-      statusClass: '2xx',
-      bytes: 300,
-    });
-    publish('stirgate:transport:message_out', { protocol: 'udp', kind: 'raw', bytes: 200 });
-    publish('stirgate:transport:message_in', { protocol: 'udp', kind: 'response', statusClass: '9xx' });
+    tallyRequest('in', 'udp', 'INVITE');
+    tallyRequest('in', 'udp', 'XYZZY');
+    tallyResponse('out', 'tcp', 200);
+    tallySent('tcp', 300, false);
+    tallySent('udp', 200, true);
+    tallyResponse('in', 'udp', 999);
     publish('stirgate:transport:parse_error', { protocol: 'udp', code: 'bad_via' });
     const body = await scrape(m);
     expect(sample(body, 'stirgate_sip_requests_total{direction="in",protocol="udp",method="INVITE"}')).toBe(
@@ -303,9 +316,9 @@ describe('metrics from events', () => {
   it('transactions: created, terminated, retransmissions, timeouts, stray/stateless/dropped', async () => {
     const m = await start();
     const tx = { side: 'client', method: 'INVITE', protocol: 'udp' };
-    publish('stirgate:transaction:created', tx);
-    publish('stirgate:transaction:created', { ...tx, side: 'server', method: 'FOO' });
-    publish('stirgate:transaction:terminated', { ...tx, cause: 'timeout', durationMs: 32_000 });
+    tallyTransactionCreated('client', 'INVITE');
+    tallyTransactionCreated('server', 'FOO');
+    tallyTransactionTerminated('client', 'timeout');
     publish('stirgate:transaction:retransmit', { ...tx, timer: 'A' });
     publish('stirgate:transaction:absorbed', { ...tx, side: 'server', what: 'request' });
     publish('stirgate:transaction:timeout', { ...tx, timer: 'B' });
