@@ -1,5 +1,6 @@
 import type { CertCacheEvent } from '../events.js';
 import type { SipParseErrorCode } from '../sip/message/errors.js';
+import { STATUS_CLASS_LABELS } from '../sip/message-tally.js';
 import type { TimeoutTimer } from '../sip/transaction/transaction-events.js';
 import type { TransportErrorCode, TransportProtocol } from '../sip/transport/types.js';
 import type { CertFailureCode } from '../stir/certs/cert-cache.js';
@@ -86,7 +87,7 @@ export function callEndCauseLabel(cause: string | undefined): string {
   return cause !== undefined && CALL_END_CAUSES.has(cause) ? cause : 'other';
 }
 
-const STATUS_CLASSES: ReadonlySet<string> = new Set(['1xx', '2xx', '3xx', '4xx', '5xx', '6xx']);
+const STATUS_CLASSES: ReadonlySet<string> = new Set(STATUS_CLASS_LABELS);
 
 /** `1xx` ... `6xx`; anything else (a status the parser let through outside 100..699) is `other`. */
 export function statusClassLabel(statusClass: string | undefined): string {
