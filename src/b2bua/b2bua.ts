@@ -212,7 +212,7 @@ export class B2bua {
     this.#calls.set(call.id, call);
     this.#dialogs.set(dialogKey(req.callId, aTag), { call, side: 'a' });
     this.#byInviteTx.set(tx, call);
-    tx.on('terminated', () => this.#byInviteTx.delete(tx));
+    this.#forgetOnTermination(tx);
     const onAckTimeout = () => this.#ackTimeout(call);
     tx.on('ackTimeout', onAckTimeout);
     call.onRelease(() => tx.off('ackTimeout', onAckTimeout));
@@ -584,6 +584,15 @@ export class B2bua {
     });
     tx.on('timeout', finish);
     tx.on('transportError', finish);
+  }
+
+  /**
+   * A closure made here captures only `tx`: one made in #newCall would share that function's closure
+   * context, which holds the call, and keep the whole call alive while the transaction waits in Accepted
+   * (RFC 6026 Timer L, 64*T1) after the call has ended.
+   */
+  #forgetOnTermination(tx: ServerTransaction): void {
+    tx.on('terminated', () => this.#byInviteTx.delete(tx));
   }
 
   #end(call: Call, cause: string): void {

@@ -195,6 +195,8 @@ export class ClientInviteTransaction
     // RFC 6026 §7.2: the TU ACKs the 2xx (and its retransmissions) itself; no CANCEL after a final (§9.1).
     this.#shedRequest();
     this.passUp(res);
+    // Accepted passes only 2xx responses up: no timeout or transport error can follow.
+    this.keepListenersOf('response', 'terminated');
     this.arm('M', this.ctx.timers.m, TIMER_M);
   }
 
@@ -212,6 +214,8 @@ export class ClientInviteTransaction
       if (!this.reliable) this.#ack = this.ctx.serialize(ack);
     }
     this.passUp(res);
+    // Completed only re-sends the ACK: nothing is passed up any more but a failed re-send.
+    this.keepListenersOf('transportError', 'terminated');
     this.arm('D', waitTimer(this.ctx.timers, 'd', this.reliable), TIMER_D);
   }
 

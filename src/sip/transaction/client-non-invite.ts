@@ -122,6 +122,8 @@ export class ClientNonInviteTransaction
     // RFC 3261 §17.1.2.2: no more retransmissions; Completed only absorbs responses.
     this.#shedRequest();
     this.passUp(res);
+    // Completed sends nothing and passes nothing up: the TU's closures need not live through Timer K.
+    this.keepListenersOf('terminated');
     this.arm('K', waitTimer(this.ctx.timers, 'k', this.reliable), TIMER_K);
   }
 

@@ -234,6 +234,8 @@ export class ServerInviteTransaction
     // RFC 6026 §7.1: in Accepted retransmitted INVITEs are absorbed by matching alone; the request and
     // the provisional are not needed any more.
     this.#shedProceeding();
+    // No CANCEL or Timer H after a 2xx: the TU hears only of the ACK (or its absence) from here on.
+    this.keepListenersOf('ack', 'ackTimeout', 'transportError', 'terminated');
     if (reliable) this.#startReliable2xx(res);
     this.arm('L', this.ctx.timers.l, TIMER_L);
   }
@@ -264,6 +266,8 @@ export class ServerInviteTransaction
     // RFC 3261 §13.3.1.4: the ACK ends the 2xx retransmissions; until Timer L only the keys are needed.
     this.#ok = undefined;
     this.emit('ack', ack);
+    // Until Timer L only a 2xx the TU re-sends can still fail.
+    this.keepListenersOf('transportError', 'terminated');
   }
 
   /** Timer L: RFC 6026 §7.1 -> Terminated; without an ACK for a reliable 2xx, RFC 3261 §13.3.1.4 says end the session. */
@@ -283,6 +287,7 @@ export class ServerInviteTransaction
     this.#send(res);
     if (this.terminated) return;
     this.#shedProceeding();
+    this.keepListenersOf('timeout', 'transportError', 'terminated');
     // RFC 3261 §17.2.1: Completed retransmits the final (Timer G, retransmitted INVITEs), so keep its bytes
     // — on unreliable transports only: there is no Timer G on reliable ones, and RFC 3261 clients
     // retransmit the INVITE over unreliable transports only (§17.1.1.2, Timer A).
@@ -315,6 +320,7 @@ export class ServerInviteTransaction
     this.setState('confirmed');
     // RFC 3261 §17.2.1: Confirmed only absorbs ACKs; nothing is sent any more.
     this.#final = undefined;
+    this.keepListenersOf('terminated');
     this.arm('I', waitTimer(this.ctx.timers, 'i', this.reliable), TIMER_I);
   }
 

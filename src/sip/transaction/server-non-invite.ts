@@ -148,6 +148,8 @@ export class ServerNonInviteTransaction
     // (not the response object). On reliable transports Timer J is 0: nothing to keep, nothing serialized.
     // The transport serialized the response already, but does not hand its bytes back: serialize once.
     if (!this.reliable) this.#final = this.ctx.serialize(res);
+    // Completed only re-sends the final: the guard timer is gone, a failed re-send is all that can follow.
+    this.keepListenersOf('transportError', 'terminated');
     this.arm('J', waitTimer(this.ctx.timers, 'j', this.reliable), TIMER_J);
   }
 

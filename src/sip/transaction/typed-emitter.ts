@@ -44,6 +44,19 @@ export class TypedEmitter<E extends { [K in keyof E]: Listener }> {
     this.#listeners = {};
   }
 
+  /**
+   * Drop the listeners of every event except `events`: a state that can no longer emit an event does not
+   * keep its closures (and what they captured) alive through a wait state.
+   */
+  protected keepListenersOf(...events: Array<keyof E>): void {
+    const kept: { [K in keyof E]?: Array<{ fn: E[K]; once: boolean }> } = {};
+    for (const e of events) {
+      const list = this.#listeners[e];
+      if (list !== undefined && list.length > 0) kept[e] = list;
+    }
+    this.#listeners = kept;
+  }
+
   protected emit<K extends keyof E>(event: K, ...args: Parameters<E[K]>): void {
     const list = this.#listeners[event];
     if (list === undefined || list.length === 0) return;

@@ -388,3 +388,102 @@ describe('wait states do not keep the header text of released messages', () => {
     for (const [state, bytes] of Object.entries(perTx)) expect(bytes, state).toBeLessThan(10_000);
   });
 });
+
+describe('wait states drop the listeners of events they can no longer emit', () => {
+  // A TU's listener usually closes over its call; a transaction waiting 64*T1 (RFC 6026 Timer L/M, RFC 3261
+  // Timer J) must not keep that call alive after it has ended. Each listener here closes over an object of
+  // its own, so a WeakRef to that object says whether the transaction still holds the listener.
+  function listener(): { fn: () => void; ref: WeakRef<object> } {
+    const state = { call: 'held by the listener' };
+    return { fn: () => void state.call, ref: new WeakRef(state) };
+  }
+  function listen<E extends string>(
+    tx: { on(event: E, fn: () => void): unknown },
+    events: readonly E[],
+  ): Record<E, WeakRef<object>> {
+    const refs = {} as Record<E, WeakRef<object>>;
+    for (const e of events) {
+      const l = listener();
+      tx.on(e, l.fn);
+      refs[e] = l.ref;
+    }
+    return refs;
+  }
+  const CLIENT = ['response', 'timeout', 'transportError'] as const;
+  const SERVER = ['timeout', 'transportError', 'ack', 'ackTimeout', 'cancel'] as const;
+
+  it('non-INVITE client, Completed: none but terminated; terminated still fires after Timer K', async () => {
+    const h = setUp();
+    const { tx, copy } = send(h, 'BYE');
+    const refs = listen(tx, CLIENT);
+    let terminated = 0;
+    tx.on('terminated', () => terminated++);
+    h.transport.deliver(responseTo(copy, 200, 'uas'));
+    expect(tx.state).toBe('completed');
+    expect(await collected(refs.response, refs.timeout, refs.transportError)).toBe(true);
+    h.clock.advance(h.layer.timers.k);
+    expect(terminated).toBe(1);
+  });
+
+  it('INVITE client: Accepted keeps response (2xx retransmissions); Completed keeps transportError', async () => {
+    const h = setUp();
+    const accepted = send(h, 'INVITE');
+    const a = listen(accepted.tx, CLIENT);
+    h.transport.deliver(responseTo(accepted.copy, 200, 'uas'));
+    expect(accepted.tx.state).toBe('accepted');
+    expect(await collected(a.timeout, a.transportError)).toBe(true);
+    expect(await collected(a.response)).toBe(false);
+
+    const completed = send(h, 'INVITE');
+    const c = listen(completed.tx, CLIENT);
+    h.transport.deliver(responseTo(completed.copy, 486, 'uas'));
+    expect(completed.tx.state).toBe('completed');
+    expect(await collected(c.response, c.timeout)).toBe(true);
+    expect(await collected(c.transportError)).toBe(false);
+    h.layer.close();
+  });
+
+  it('INVITE server: Accepted keeps ack until the ACK; Completed keeps timeout until the ACK', async () => {
+    const txs: ServerTransaction[] = [];
+    const h = setUp((_req, t) => txs.push(t));
+    h.transport.deliver(inRequest('INVITE'));
+    const ok = txs[0]!;
+    const a = listen(ok, SERVER);
+    ok.respond(createResponse(ok.request, 200, undefined, { toTag: 'uas' }));
+    expect(ok.state).toBe('accepted');
+    expect(await collected(a.timeout, a.cancel)).toBe(true);
+    expect(await collected(a.ack)).toBe(false);
+    h.transport.deliver(inRequest('ACK', { branch: 'z9hG4bKack', toTag: 'uas', cseqMethod: 'ACK' }));
+    expect(h.user.acks).toBe(1);
+    expect(await collected(a.ack, a.ackTimeout)).toBe(true);
+    expect(await collected(a.transportError)).toBe(false); // a 2xx the TU re-sends can still fail
+
+    h.transport.deliver(inRequest('INVITE', { branch: 'z9hG4bKbusy', callId: 'busy' }));
+    const busy = txs[1]!;
+    const b = listen(busy, SERVER);
+    busy.respond(createResponse(busy.request, 486, undefined, { toTag: 'uas' }));
+    expect(busy.state).toBe('completed');
+    expect(await collected(b.ack, b.ackTimeout, b.cancel)).toBe(true);
+    expect(await collected(b.timeout)).toBe(false); // Timer H
+    h.transport.deliver(
+      inRequest('ACK', { branch: 'z9hG4bKbusy', callId: 'busy', toTag: 'uas', cseqMethod: 'ACK' }),
+    );
+    expect(busy.state).toBe('confirmed');
+    expect(await collected(b.timeout, b.transportError)).toBe(true);
+    h.layer.close();
+  });
+
+  it('non-INVITE server, Completed: keeps transportError only (the final is re-sent until Timer J)', async () => {
+    let tx: ServerTransaction | undefined;
+    const h = setUp((_req, t) => {
+      tx = t;
+    });
+    h.transport.deliver(inRequest('BYE', { toTag: 'x' }));
+    const refs = listen(tx!, SERVER);
+    tx!.respond(createResponse(tx!.request, 200, undefined, { toTag: 'x' }));
+    expect(tx!.state).toBe('completed');
+    expect(await collected(refs.timeout)).toBe(true);
+    expect(await collected(refs.transportError)).toBe(false);
+    h.layer.close();
+  });
+});
