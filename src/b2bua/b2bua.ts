@@ -60,6 +60,7 @@ export class B2bua {
   readonly #dialogs = new Map<string, { call: Call; side: Side }>();
   /** A-leg INVITE server transaction -> call, for CANCEL. */
   readonly #byInviteTx = new Map<ServerTransaction, Call>();
+  readonly #contacts = new Map<TransportProtocol, { ep: Endpoint; text: string }>();
   #nextId = 1;
 
   constructor(opts: B2buaOptions) {
@@ -655,8 +656,13 @@ export class B2bua {
       ep = this.#o.localEndpoint(proto);
     }
     if (ep === undefined) return '<sip:stirgate@invalid>';
+    // One string per endpoint, shared by every dialog that advertises it (each call holds two).
+    const known = this.#contacts.get(proto);
+    if (known !== undefined && known.ep === ep) return known.text;
     const host = ep.address.includes(':') ? `[${ep.address}]` : ep.address;
-    return `<sip:stirgate@${host}:${ep.port}${proto === 'tcp' ? ';transport=tcp' : ''}>`;
+    const text = `<sip:stirgate@${host}:${ep.port}${proto === 'tcp' ? ';transport=tcp' : ''}>`;
+    this.#contacts.set(proto, { ep, text });
+    return text;
   }
 
   /** RFC 3261 §16.3 item 4 style loop check: a Via naming one of our own sockets. */

@@ -26,6 +26,9 @@ export interface DialogInit {
   readonly fallback: Target;
 }
 
+/** The route set of a dialog without Record-Route: one shared empty list (each call holds two dialogs). */
+const NO_ROUTES: readonly string[] = Object.freeze([]);
+
 export class Dialog {
   readonly callId: string;
   readonly localTag: string;
@@ -49,8 +52,9 @@ export class Dialog {
     this.localSeq = init.localSeq;
     this.remoteSeq = init.remoteSeq;
     this.remoteTarget = detach(init.remoteTarget);
-    this.routeSet = init.routeSet.map(detach);
-    this.localContact = detach(init.localContact);
+    this.routeSet = init.routeSet.length === 0 ? NO_ROUTES : init.routeSet.map(detach);
+    // Built by the B2BUA, not cut from a message: kept as given, so every dialog can share one string.
+    this.localContact = init.localContact;
     this.fallback = init.fallback;
   }
 

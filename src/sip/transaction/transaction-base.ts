@@ -65,7 +65,14 @@ export abstract class TransactionBase<
   protected readonly ctx: TransactionContext;
   #state: S;
   readonly #createdAt: number;
-  readonly #timers = new Map<string, TimerHandle>();
+  /**
+   * Armed timers as [name, handle, name, handle, ...] in the first `#armed` pairs: rarely more than two at a
+   * time, and held by every transaction through its wait state, so a short array made with room for two
+   * rather than a Map (a Map's smallest hash table is ~150 bytes, and clearing it allocates a new one; an
+   * array that grows from empty gets room for 17 elements).
+   */
+  readonly #timers: (string | TimerHandle)[] = [undefined, undefined, undefined, undefined];
+  #armed = 0;
 
   protected abstract readonly table: TransitionTable<S, I, this>;
 
@@ -113,7 +120,7 @@ export abstract class TransactionBase<
       return;
     }
     const handle = this.ctx.clock.setTimeout(() => {
-      this.#timers.delete(name);
+      this.#forget(this.#timerIndex(name));
       if (this.terminated) return;
       try {
         this.dispatch(input);
@@ -123,23 +130,48 @@ export abstract class TransactionBase<
         this.terminate('normal');
       }
     }, ms);
-    this.#timers.set(name, handle);
+    const t = this.#timers;
+    const at = 2 * this.#armed++;
+    if (at < t.length) {
+      t[at] = name;
+      t[at + 1] = handle;
+    } else t.push(name, handle);
   }
 
   protected disarm(name: string): void {
-    const h = this.#timers.get(name);
-    if (h === undefined) return;
-    this.ctx.clock.clearTimeout(h);
-    this.#timers.delete(name);
+    const i = this.#timerIndex(name);
+    if (i < 0) return;
+    this.ctx.clock.clearTimeout(this.#timers[i + 1]);
+    this.#forget(i);
   }
 
   protected isArmed(name: string): boolean {
-    return this.#timers.has(name);
+    return this.#timerIndex(name) >= 0;
   }
 
   /** Number of armed timers (tests assert it reaches zero). */
   get armedTimers(): number {
-    return this.#timers.size;
+    return this.#armed;
+  }
+
+  #timerIndex(name: string): number {
+    const t = this.#timers;
+    const end = 2 * this.#armed;
+    for (let i = 0; i < end; i += 2) if (t[i] === name) return i;
+    return -1;
+  }
+
+  /** Drop the pair at `i` (no-op for -1): the last pair takes its place. */
+  #forget(i: number): void {
+    if (i < 0) return;
+    const t = this.#timers;
+    const last = 2 * --this.#armed;
+    if (i !== last) {
+      t[i] = t[last];
+      t[i + 1] = t[last + 1];
+    }
+    t[last] = undefined;
+    t[last + 1] = undefined;
   }
 
   /**
@@ -210,8 +242,11 @@ export abstract class TransactionBase<
   /** Enter Terminated: clear every timer, leave every map, tell the TU, drop listeners. Idempotent. */
   terminate(cause: TerminationCause): void {
     if (this.terminated) return;
-    for (const h of this.#timers.values()) this.ctx.clock.clearTimeout(h);
-    this.#timers.clear();
+    const t = this.#timers;
+    const end = 2 * this.#armed;
+    for (let i = 1; i < end; i += 2) this.ctx.clock.clearTimeout(t[i]);
+    t.fill(undefined);
+    this.#armed = 0;
     this.#state = 'terminated' as S;
     this.onTerminate();
     this.ctx.release(this as unknown as TransactionBase<never, string, TransactionInput>);
