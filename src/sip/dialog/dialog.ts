@@ -20,7 +20,10 @@ export interface DialogInit {
   readonly remoteTarget: string;
   /** Record-Route values in the order requests must carry them (RFC 3261 §12.1.1 / §12.1.2). */
   readonly routeSet: readonly string[];
-  /** Our Contact header value on this leg. */
+  /**
+   * Our Contact header value on this leg. Built by us, not cut from a message, so it is kept as given (not
+   * detached): the B2BUA passes one string per listening endpoint to every dialog.
+   */
   readonly localContact: string;
   /** Where in-dialog requests go when the route set and target cannot be resolved (the flow we saw). */
   readonly fallback: Target;

@@ -287,6 +287,7 @@ export class ServerInviteTransaction
     this.#send(res);
     if (this.terminated) return;
     this.#shedProceeding();
+    // No CANCEL or 2xx ACK after a non-2xx final: the TU hears only of Timer H or a failed re-send.
     this.keepListenersOf('timeout', 'transportError', 'terminated');
     // RFC 3261 §17.2.1: Completed retransmits the final (Timer G, retransmitted INVITEs), so keep its bytes
     // — on unreliable transports only: there is no Timer G on reliable ones, and RFC 3261 clients
@@ -320,6 +321,7 @@ export class ServerInviteTransaction
     this.setState('confirmed');
     // RFC 3261 §17.2.1: Confirmed only absorbs ACKs; nothing is sent any more.
     this.#final = undefined;
+    // Nothing is sent or passed up in Confirmed.
     this.keepListenersOf('terminated');
     this.arm('I', waitTimer(this.ctx.timers, 'i', this.reliable), TIMER_I);
   }
