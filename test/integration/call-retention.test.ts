@@ -10,7 +10,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { Call } from '../../src/b2bua/call.js';
-import { startElement } from '../support/element.js';
+import { signingElementYaml, startElement } from '../support/element.js';
 import { freePort } from '../support/ports.js';
 import { runSipp, scenarioPath, sippAvailable, startSippServer } from '../support/sipp.js';
 
@@ -55,28 +55,7 @@ describe.skipIf(!HAVE_SIPP)('ended calls are not kept by their waiting transacti
     });
     const sipPort = await freePort('both');
     // Default timers: the wait states last 32 s, far longer than this test.
-    const el = await startElement(
-      `
-listen:
-  - { transport: udp, address: 127.0.0.1, port: ${sipPort} }
-trunks:
-  - name: customer
-    match: { sources: [127.0.0.2/32] }
-    role: originating
-    route: next
-routes:
-  - name: next
-    next_hops: [{ address: 127.0.0.1, port: ${uas.port}, transport: udp }]
-customers:
-  - name: retention
-    trunks: [customer]
-    numbers: ["1202555*"]
-stir:
-  dev_pki: { x5u_listen: "127.0.0.1:0" }
-data_dir: {data_dir}
-`,
-      { port: sipPort },
-    );
+    const el = await startElement(signingElementYaml(uas.port), { port: sipPort });
     try {
       await uas.ready;
       const uac = await runSipp({

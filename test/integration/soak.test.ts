@@ -2,7 +2,7 @@
 // SIPp UAS, UDP). Every call must succeed on both sides, and afterwards no call, dialog or transaction may
 // be left in the element's tables once the wait timers (64*T1) have run out.
 import { describe, expect, it } from 'vitest';
-import { startElement } from '../support/element.js';
+import { signingElementYaml, startElement } from '../support/element.js';
 import { freePort } from '../support/ports.js';
 import { runSipp, scenarioPath, sippAvailable, startSippServer } from '../support/sipp.js';
 
@@ -24,27 +24,11 @@ describe.skipIf(!HAVE_SIPP)('soak', () => {
     });
     const sipPort = await freePort('both');
     const el = await startElement(
-      `
-listen:
-  - { transport: udp, address: 127.0.0.1, port: ${sipPort} }
-sip:
-  timers: { t1_ms: ${T1_MS}, t2_ms: 2000, t4_ms: 2500 }
-trunks:
-  - name: customer
-    match: { sources: [127.0.0.2/32] }
-    role: originating
-    route: next
-routes:
-  - name: next
-    next_hops: [{ address: 127.0.0.1, port: ${uas.port}, transport: udp }]
-customers:
-  - name: soak
-    trunks: [customer]
-    numbers: ["1202555*"]
-stir:
-  dev_pki: { x5u_listen: "127.0.0.1:0" }
-data_dir: {data_dir}
-`,
+      signingElementYaml(
+        uas.port,
+        `sip:
+  timers: { t1_ms: ${T1_MS}, t2_ms: 2000, t4_ms: 2500 }`,
+      ),
       { port: sipPort },
     );
     try {

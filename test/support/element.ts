@@ -52,3 +52,31 @@ export async function startElement(
     },
   };
 }
+
+/**
+ * YAML for the usual signing element of the SIPp tests: UDP on `{port}`, one originating trunk for
+ * 127.0.0.2 whose customer owns +1202555..., routed to 127.0.0.1:`nextHopPort` over UDP, the development
+ * PKI. `extra` is appended as top-level keys (e.g. `sip: { timers: ... }`).
+ */
+export function signingElementYaml(nextHopPort: number, extra = ''): string {
+  return `
+listen:
+  - { transport: udp, address: 127.0.0.1, port: {port} }
+trunks:
+  - name: customer
+    match: { sources: [127.0.0.2/32] }
+    role: originating
+    route: next
+routes:
+  - name: next
+    next_hops: [{ address: 127.0.0.1, port: ${nextHopPort}, transport: udp }]
+customers:
+  - name: signing-customer
+    trunks: [customer]
+    numbers: ["1202555*"]
+stir:
+  dev_pki: { x5u_listen: "127.0.0.1:0" }
+data_dir: {data_dir}
+${extra}
+`;
+}

@@ -118,16 +118,16 @@ export class TransportLayer {
    */
   async send(target: Target | SendTarget, data: SipMessage | Buffer): Promise<Flow> {
     if (this.#closing !== undefined) throw new TransportError('no_listener', 'transport layer is closed');
-    const bytes = Buffer.isBuffer(data) ? data : serializeMessage(data);
+    const raw = Buffer.isBuffer(data);
+    const bytes = raw ? data : serializeMessage(data);
     const protocol = target.protocol;
     let flow: Flow;
     if (protocol === 'udp') flow = await this.#udp.send(target, bytes);
     else if (protocol === 'tcp') flow = await this.#tcp.send(target, bytes);
     else throw new TransportError('no_listener', `unsupported transport ${String(protocol)}`);
     // Counted in plain numbers for the metrics (src/sip/message-tally.ts); the event only for subscribers.
-    if (Buffer.isBuffer(data)) tallySent(protocol, bytes.length, true);
-    else {
-      tallySent(protocol, bytes.length, false);
+    tallySent(protocol, bytes.length, raw);
+    if (!raw) {
       if (data.isRequest()) tallyRequest('out', protocol, data.method);
       else tallyResponse('out', protocol, (data as SipResponse).status);
     }
@@ -190,9 +190,8 @@ export class TransportLayer {
         }
         return;
       }
-    }
-    if (message.isRequest()) tallyRequest('in', flow.protocol, message.method);
-    else tallyResponse('in', flow.protocol, (message as SipResponse).status);
+      tallyRequest('in', flow.protocol, message.method);
+    } else tallyResponse('in', flow.protocol, (message as SipResponse).status);
     if (wants('stirgate:transport:message_in')) {
       publish('stirgate:transport:message_in', describeMessage(flow.protocol, message));
     }
