@@ -256,7 +256,7 @@ function internalsTable(r: LoadReport): string[] {
         'GC summed, event loop the busiest worker and loop delay the worst worker) and /proc:'
       : 'Stirgate per step, from the probe (event loop, GC, its own timings) and /proc:',
     '',
-    `| mode | calls/s | event loop busy | loop delay p99 / max ms | GC count / total ms / longest ms | ${memOf(r)} after | sign or verify p50 / p99 µs | INVITE in→out p50 / p99 µs | UDP drops at its socket |`,
+    `| mode | calls/s | event loop busy | loop late p99 / max ms | GC count / total ms / longest ms | ${memOf(r)} after | sign or verify p50 / p99 µs | INVITE in→out p50 / p99 µs | UDP drops at its socket |`,
     '|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',

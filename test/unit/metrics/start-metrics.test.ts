@@ -114,6 +114,18 @@ describe('startMetrics HTTP endpoint', () => {
     }
   });
 
+  it('reports event-loop lag as the whole 10 ms timer interval, which the dashboard subtracts', async () => {
+    // grafana/dashboards/stirgate.json "Event-loop lag" shows these series minus 0.01 s. If prom-client ever
+    // reports the lateness alone, an idle loop's minimum falls to ~0 and this fails: drop the subtraction.
+    const m = await start();
+    await scrape(m); // resets the histogram
+    await new Promise((r) => setTimeout(r, 300));
+    const body = await scrape(m);
+    const min = Number(/^nodejs_eventloop_lag_min_seconds (\S+)$/m.exec(body)?.[1]);
+    expect(min).toBeGreaterThanOrEqual(0.008);
+    expect(min).toBeLessThan(1);
+  });
+
   it('fails to start on a port already in use, and unsubscribes', async () => {
     const first = await start();
     const port = Number(new URL(first.url).port);
