@@ -1,6 +1,7 @@
 import { detach, detachMaybe } from '../message/detach.js';
 import { SipRequest, type SipResponse } from '../message/message.js';
 import type { Uri } from '../message/types.js';
+import { endpoints } from '../transport/endpoint-table.js';
 import type { Target, TransportProtocol } from '../transport/types.js';
 
 /**
@@ -146,7 +147,7 @@ export function targetFromUriText(uriText: string, fallback: Target): Target {
     fallback.remote.address === host && fallback.remote.port === port && fallback.protocol === protocol;
   return {
     protocol,
-    remote: { address: host, port },
+    remote: endpoints.endpoint(host, port),
     ...(sameRemote && fallback.connectionId !== undefined ? { connectionId: fallback.connectionId } : {}),
   };
 }

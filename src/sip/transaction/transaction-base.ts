@@ -304,9 +304,9 @@ export function responseTargetOf(
   fail: (err: TransportError) => void,
 ): Target | undefined {
   try {
-    const t = ctx.transport.responseTarget(res, flow);
-    // Held until the transaction ends: keep the address, not the Via text it was sliced from.
-    return { ...t, remote: { address: detach(t.remote.address), port: t.remote.port } };
+    // Held until the transaction ends. Its `remote` is a shared endpoint (endpoint-table.ts), with an
+    // address of its own, not a slice of the Via text.
+    return ctx.transport.responseTarget(res, flow);
   } catch (err) {
     fail(new TransportError('send_failed', `no response target: ${String(err)}`, { cause: err }));
     return undefined;

@@ -1,6 +1,7 @@
 import type { SipResponse } from '../message/message.js';
 import type { Via } from '../message/types.js';
 import { stripBrackets } from './endpoint.js';
+import { endpoints } from './endpoint-table.js';
 import type { Endpoint, Flow, Target } from './types.js';
 
 /** RFC 3261 §19.1.2: default port for sip: over UDP and TCP. */
@@ -35,12 +36,20 @@ export function responseTarget(resOrVia: SipResponse | Via, requestFlow: Flow): 
   if (requestFlow.protocol === 'tcp') {
     return {
       protocol: 'tcp',
-      remote: { address, port: via.port ?? DEFAULT_SIP_PORT },
+      remote: endpoints.endpoint(address, via.port ?? DEFAULT_SIP_PORT),
       ...(requestFlow.connectionId === undefined ? {} : { connectionId: requestFlow.connectionId }),
     };
   }
   const port = typeof via.rport === 'number' ? via.rport : (via.port ?? DEFAULT_SIP_PORT);
-  return { protocol: 'udp', remote: { address, port }, local: requestFlow.local };
+  // The usual case, received= and rport= naming the peer we heard from: the flow itself is the target
+  // (shared per peer, endpoint-table.ts), nothing to build or keep per transaction.
+  if (
+    requestFlow.protocol === 'udp' &&
+    requestFlow.remote.port === port &&
+    requestFlow.remote.address === address
+  )
+    return requestFlow;
+  return { protocol: 'udp', remote: endpoints.endpoint(address, port), local: requestFlow.local };
 }
 
 function targetFromFlow(flow: Flow): SendTarget {

@@ -2,6 +2,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { SipMessage } from '../message/message.js';
 import { type MessageLimits, parseMessage } from '../message/parse.js';
 import { familyOf, isWildcard, normalizeAddress, stripBrackets, toEndpoint } from './endpoint.js';
+import { endpoints, UdpFlowTable } from './endpoint-table.js';
 import { deliver, errnoOf, type InboundSink } from './inbound-sink.js';
 import type { SendTarget } from './response-target.js';
 import { publish } from './transport-events.js';
@@ -22,6 +23,8 @@ interface UdpListener {
   readonly socket: Socket;
   readonly family: 4 | 6;
   readonly local: Endpoint;
+  /** One flow per peer of this socket, shared by every message and transaction (endpoint-table.ts). */
+  readonly flows: UdpFlowTable;
 }
 
 const CR = 0x0d;
@@ -113,7 +116,8 @@ export class UdpTransport {
           publish('stirgate:transport:socket_error', { protocol: 'udp', errno: errnoOf(err) }),
         );
         const a = socket.address();
-        const listener: UdpListener = { socket, family, local: toEndpoint(a.address, a.port) };
+        const local = toEndpoint(a.address, a.port);
+        const listener: UdpListener = { socket, family, local, flows: new UdpFlowTable(local) };
         socket.on('message', (msg, rinfo) => this.#onDatagram(listener, msg, rinfo));
         resolve(listener);
       });
@@ -134,10 +138,9 @@ export class UdpTransport {
       publish('stirgate:transport:keepalive', { protocol: 'udp', answered: false });
       return;
     }
-    const remote: Endpoint = { address: normalizeAddress(rinfo.address), port: rinfo.port };
+    const remote = endpoints.endpoint(normalizeAddress(rinfo.address), rinfo.port);
     if (this.#steer?.divert(msg, remote, listener.local) === true) return;
-    const flow: Flow = { protocol: 'udp', local: listener.local, remote };
-    deliver(this.#sink, this.#parse, msg, flow, receivedAt);
+    deliver(this.#sink, this.#parse, msg, listener.flows.flow(remote), receivedAt);
   }
 
   /**
@@ -150,7 +153,8 @@ export class UdpTransport {
       (l) => l.local.port === local.port && l.local.address === local.address,
     );
     if (listener === undefined) return false;
-    deliver(this.#sink, this.#parse, msg, { protocol: 'udp', local: listener.local, remote }, receivedAt);
+    const flow = listener.flows.flow(endpoints.endpoint(remote.address, remote.port));
+    deliver(this.#sink, this.#parse, msg, flow, receivedAt);
     return true;
   }
 
@@ -181,11 +185,7 @@ export class UdpTransport {
           );
           return;
         }
-        resolve({
-          protocol: 'udp',
-          local: listener.local,
-          remote: { address: remoteHost, port: target.remote.port },
-        });
+        resolve(listener.flows.flow(endpoints.endpoint(remoteHost, target.remote.port)));
       });
     });
   }

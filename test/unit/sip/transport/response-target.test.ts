@@ -24,6 +24,21 @@ describe('responseTarget (RFC 3261 §18.2.2, RFC 3581 §4)', () => {
     });
   });
 
+  it('UDP: the request flow itself when received and rport name the peer it came from (nothing built per response)', () => {
+    const t = responseTarget(
+      parseVia('SIP/2.0/UDP 10.0.0.1:5070;received=198.51.100.9;rport=33333'),
+      udpFlow,
+    );
+    expect(t).toBe(udpFlow);
+    const other = responseTarget(parseVia('SIP/2.0/UDP 198.51.100.9:5070;rport=5070'), udpFlow);
+    expect(other).not.toBe(udpFlow);
+    expect(other).toEqual({
+      protocol: 'udp',
+      remote: { address: '198.51.100.9', port: 5070 },
+      local: udpFlow.local,
+    });
+  });
+
   it('UDP: received with the sent-by port when there is no rport', () => {
     const t = responseTarget(parseVia('SIP/2.0/UDP 10.0.0.1:5070;received=198.51.100.9'), udpFlow);
     expect(t.remote).toEqual({ address: '198.51.100.9', port: 5070 });

@@ -57,6 +57,25 @@ describe('UDP transport', () => {
     expect(bytes!.toString('latin1')).toMatch(/^SIP\/2\.0 200 OK\r\n/);
   });
 
+  it('shares one flow per peer between datagrams and the flows its sends resolve to', async () => {
+    const { t, local, messages } = await layer();
+    const c = await client();
+    for (const branch of ['z9hG4bKs1', 'z9hG4bKs2'])
+      c.s.send(
+        sipRequest({ via: `SIP/2.0/UDP 127.0.0.1:${c.port};branch=${branch}` }),
+        local.port,
+        '127.0.0.1',
+      );
+    const [m1, m2] = await messages.wait(2);
+    expect(m2!.flow).toBe(m1!.flow);
+    const sent = await t.send(
+      { protocol: 'udp', remote: { address: '127.0.0.1', port: c.port } },
+      sipResponse(200, m1!.message.get('via')!),
+    );
+    expect(sent).toBe(m1!.flow);
+    await c.inbox.wait(1);
+  });
+
   it('stamps received and rport on the top Via (RFC 3261 §18.2.1, RFC 3581 §4)', async () => {
     const { t, local, messages } = await layer();
     const c = await client();
