@@ -20,6 +20,7 @@ import type { Logger } from './log/logger.js';
 import { createMetricsRegistry, startMetrics } from './metrics/start-metrics.js';
 import { compileNumberSet } from './policy/attestation.js';
 import { TransactionLayer } from './sip/transaction/index.js';
+import { endpoints as peerEndpoints } from './sip/transport/endpoint-table.js';
 import { TransportLayer } from './sip/transport/index.js';
 import type { DatagramSteer, Endpoint, TransportProtocol } from './sip/transport/types.js';
 import { OwnPortError } from './sip/transport/udp-transport.js';
@@ -226,7 +227,12 @@ export async function startStirgate(input: Config, logger: Logger, worker?: Work
         r.name,
         {
           name: r.name,
-          hops: r.nextHops.map((h) => ({ address: h.address, port: h.port, protocol: h.transport })),
+          hops: r.nextHops.map((h) => ({
+            address: h.address,
+            port: h.port,
+            protocol: h.transport,
+            target: { protocol: h.transport, remote: peerEndpoints.endpoint(h.address, h.port) },
+          })),
           failoverOn: new Set(r.failoverOn),
           inviteTimeoutMs: r.inviteTimeoutS === undefined ? undefined : r.inviteTimeoutS * 1000,
         },

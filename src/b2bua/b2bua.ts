@@ -5,8 +5,7 @@ import { Dialog, uriOnly } from '../sip/dialog/dialog.js';
 import { createResponse, generateCallId, generateTag } from '../sip/message/build.js';
 import { SipRequest, type SipResponse } from '../sip/message/message.js';
 import type { ServerTransaction, TransactionLayer } from '../sip/transaction/index.js';
-import { endpoints } from '../sip/transport/endpoint-table.js';
-import type { Endpoint, Flow, Target, TransportProtocol } from '../sip/transport/types.js';
+import type { Endpoint, Flow, TransportProtocol } from '../sip/transport/types.js';
 import { Call, other, type Side } from './call.js';
 import { copyCrossingHeaders } from './header-rules.js';
 import type { InviteHook } from './hooks.js';
@@ -62,8 +61,6 @@ export class B2bua {
   /** A-leg INVITE server transaction -> call, for CANCEL. */
   readonly #byInviteTx = new Map<ServerTransaction, Call>();
   readonly #contacts = new Map<TransportProtocol, { ep: Endpoint; text: string }>();
-  /** One Target per configured next hop, shared by its calls' B-leg dialogs and transactions. */
-  readonly #hopTargets = new WeakMap<NextHop, Target>();
   #nextId = 1;
 
   constructor(opts: B2buaOptions) {
@@ -267,15 +264,6 @@ export class B2bua {
     this.#sendBInvite(call, bReq);
   }
 
-  #hopTarget(hop: NextHop): Target {
-    let t = this.#hopTargets.get(hop);
-    if (t === undefined) {
-      t = { protocol: hop.protocol, remote: endpoints.endpoint(hop.address, hop.port) };
-      this.#hopTargets.set(hop, t);
-    }
-    return t;
-  }
-
   #buildBInvite(call: Call, a: SipRequest, hop: NextHop): SipRequest {
     const host = hop.address.includes(':') ? `[${hop.address}]` : hop.address;
     const user = requestUser(a);
@@ -298,7 +286,7 @@ export class B2bua {
     copyCrossingHeaders(a, req, call.trunk.headerRules, NO_HEADERS);
     if (this.#o.userAgent !== '' && !req.has('user-agent')) req.append('user-agent', this.#o.userAgent);
     req.body = a.body;
-    const target = this.#hopTarget(hop);
+    const target = hop.target;
     call.b = new Dialog({
       callId: req.callId,
       localTag: bTag,

@@ -1,4 +1,4 @@
-import type { Flow, TransportProtocol } from '../sip/transport/types.js';
+import type { Flow, Target, TransportProtocol } from '../sip/transport/types.js';
 import type { HeaderRules } from './header-rules.js';
 
 /** Trunk roles (see docs/config.md): who the peer is and what STIR does on its INVITEs. */
@@ -8,6 +8,8 @@ export interface NextHop {
   readonly address: string;
   readonly port: number;
   readonly protocol: TransportProtocol;
+  /** Where B-leg INVITEs to this hop go; built once with the configuration, shared by its calls. */
+  readonly target: Target;
 }
 
 export interface RouteRuntime {

@@ -304,8 +304,8 @@ export function responseTargetOf(
   fail: (err: TransportError) => void,
 ): Target | undefined {
   try {
-    // Held until the transaction ends. Its `remote` is a shared endpoint (endpoint-table.ts), with an
-    // address of its own, not a slice of the Via text.
+    // Held until the transaction ends: its `remote` is a shared endpoint (endpoint-table.ts) or the request
+    // flow's own, never a slice of the Via text.
     return ctx.transport.responseTarget(res, flow);
   } catch (err) {
     fail(new TransportError('send_failed', `no response target: ${String(err)}`, { cause: err }));

@@ -43,12 +43,7 @@ export function responseTarget(resOrVia: SipResponse | Via, requestFlow: Flow): 
   const port = typeof via.rport === 'number' ? via.rport : (via.port ?? DEFAULT_SIP_PORT);
   // The usual case, received= and rport= naming the peer we heard from: the flow itself is the target
   // (shared per peer, endpoint-table.ts), nothing to build or keep per transaction.
-  if (
-    requestFlow.protocol === 'udp' &&
-    requestFlow.remote.port === port &&
-    requestFlow.remote.address === address
-  )
-    return requestFlow;
+  if (requestFlow.remote.port === port && requestFlow.remote.address === address) return requestFlow;
   return { protocol: 'udp', remote: endpoints.endpoint(address, port), local: requestFlow.local };
 }
 
