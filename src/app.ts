@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { B2bua } from './b2bua/b2bua.js';
 import { compileHeaderRules } from './b2bua/header-rules.js';
-import type { InviteHook } from './b2bua/hooks.js';
+import type { HookChains } from './b2bua/invite-hooks.js';
 import { type RouteRuntime, Router, type TrunkRuntime } from './b2bua/router.js';
-import { type CustomerRuntime, SigningHook, VerificationHook } from './b2bua/stir-hooks.js';
+import { type CustomerRuntime, SigningHook } from './b2bua/signing-hook.js';
+import { VerificationHook } from './b2bua/verification-hook.js';
 import {
   type Config,
   type CustomerConfig,
@@ -243,14 +244,14 @@ export async function startStirgate(input: Config, logger: Logger, worker?: Work
     const trunks = config.trunks.map((t) => trunkRuntime(t, routes, customerOfTrunk.get(t.name)));
     const router = new Router(trunks);
 
-    const hooks: Partial<Record<TrunkRuntime['role'], InviteHook>> = {};
+    const hooks: { -readonly [R in keyof HookChains]: HookChains[R] } = {};
     if (signer !== undefined) {
       const customers = new Map<string, CustomerRuntime>(
         config.customers.map((c) => [c.name, customerRuntime(c)]),
       );
-      hooks.originating = new SigningHook({ signer, customers });
+      hooks.originating = [new SigningHook({ signer, customers })];
     }
-    if (verifier !== undefined) hooks.terminating = new VerificationHook({ verifier });
+    if (verifier !== undefined) hooks.terminating = [new VerificationHook({ verifier })];
 
     const unmatchedRoute =
       config.unmatchedSource.route === undefined ? undefined : routes.get(config.unmatchedSource.route);
@@ -425,6 +426,10 @@ function trunkRuntime(
     gateway: t.role === 'originating' ? t.gateway : false,
     identityIn: t.role === 'originating' ? t.identityIn : 'keep',
     verification: t.role === 'terminating' ? t.verification : undefined,
+    trustBoundary:
+      t.role === 'passthrough'
+        ? undefined
+        : { attestationHeader: t.role === 'terminating' ? t.verification.attestationHeader : '' },
     customer,
     matchSource: compileSourceMatcher(t.match.sources),
     matchPort: t.match.port,

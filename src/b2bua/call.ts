@@ -3,18 +3,14 @@ import type { Logger } from '../log/logger.js';
 import type { Dialog } from '../sip/dialog/dialog.js';
 import type { SipRequest } from '../sip/message/message.js';
 import type { ClientTransaction, ServerTransaction } from '../sip/transaction/index.js';
+import type { Clock, TimerHandle } from '../sip/transaction/timers.js';
 import type { Flow } from '../sip/transport/types.js';
+import { type CallEvent, type CallState, nextCallState } from './call-lifecycle.js';
+import type { CallFacts } from './invite-hooks.js';
+import { type LegEdit, NO_EDITS } from './leg-edits.js';
 import type { TrunkRuntime } from './router.js';
 
-/**
- * A call is two dialogs: the A-leg (we are UAS) and the B-leg (we are UAC). The state says how far the
- * initial INVITE got; in-dialog traffic is relayed between `a` and `b` whatever the state.
- *
- *   routing -> calling (B-leg INVITE out) -> early (provisional relayed) -> answered (2xx relayed, waiting ACK)
- *           -> confirmed -> ending (BYE out) -> ended
- *   any pre-answer state -> ended (final non-2xx, CANCEL, rejection)
- */
-export type CallState = 'routing' | 'calling' | 'early' | 'answered' | 'confirmed' | 'ending' | 'ended';
+export type { CallState } from './call-lifecycle.js';
 
 export type Side = 'a' | 'b';
 
@@ -27,10 +23,22 @@ export interface PendingAck {
   ack?: SipRequest;
 }
 
+/**
+ * A call is two dialogs: the A-leg (we are UAS) and the B-leg (we are UAC). Its state says how far the
+ * initial INVITE got (src/b2bua/call-lifecycle.ts); in-dialog traffic is relayed between `a` and `b`
+ * whatever the state.
+ */
 export class Call {
   readonly id: number;
   readonly trunk: TrunkRuntime;
-  state: CallState = 'routing';
+  #state: CallState = 'routing';
+  /**
+   * What the trunk's hooks asked of every B-leg INVITE (src/b2bua/leg-edits.ts), kept for failover: the
+   * second next hop sees what the first saw.
+   */
+  edits: readonly LegEdit[] = NO_EDITS;
+  /** What the hooks learned about the call (signing, verification), for the traceback record. */
+  readonly facts: CallFacts = {};
   /**
    * The A-leg INVITE and its server transaction: needed until the call is answered and ACKed, then
    * released (`release()`) so an established call holds only its two dialogs.
@@ -50,13 +58,13 @@ export class Call {
   hopIndex = 0;
   /** The ACK we sent for the B-leg 2xx, re-sent when the 2xx is retransmitted (RFC 3261 §13.2.2.4). */
   bAck: SipRequest | undefined;
-  cancelled = false;
   /**
    * Re-INVITE ACK mapping: `<side>:<cseq>` of the re-INVITE -> the other leg's CSeq and our ACK. Made on
    * first use, like `#timers`: an established call with neither costs nothing for them.
    */
   #pendingAcks: Map<string, PendingAck> | undefined;
-  #timers: Set<NodeJS.Timeout> | undefined;
+  #timers: Set<TimerHandle> | undefined;
+  readonly #clock: Clock;
   /**
    * Undo actions run by release(): listeners this call put on its INVITE transactions, which would keep the
    * whole call reachable for as long as those transactions wait in RFC 6026 Accepted (Timer L/M, 64*T1).
@@ -76,6 +84,7 @@ export class Call {
     aTag: string;
     a: Dialog;
     log: Logger;
+    clock: Clock;
   }) {
     this.id = init.id;
     this.trunk = init.trunk;
@@ -86,6 +95,22 @@ export class Call {
     this.aTag = init.aTag;
     this.a = init.a;
     this.#parentLog = init.log;
+    this.#clock = init.clock;
+  }
+
+  get state(): CallState {
+    return this.#state;
+  }
+
+  /**
+   * Move along the lifecycle table. Returns false, changing nothing, when `event` does not apply in the
+   * current state.
+   */
+  advance(event: CallEvent): boolean {
+    const next = nextCallState(this.#state, event);
+    if (next === undefined) return false;
+    this.#state = next;
+    return true;
   }
 
   /**
@@ -124,7 +149,17 @@ export class Call {
   }
 
   get ended(): boolean {
-    return this.state === 'ended';
+    return this.#state === 'ended';
+  }
+
+  /** The caller gave up (CANCEL) or the call has ended: nothing more is relayed to the A-leg. */
+  get abandoned(): boolean {
+    return this.#state === 'cancelling' || this.#state === 'ended';
+  }
+
+  /** The re-INVITE ACK map if one was made (reading it makes none). */
+  get pendingAcksIfAny(): ReadonlyMap<string, PendingAck> | undefined {
+    return this.#pendingAcks;
   }
 
   get pendingAcks(): Map<string, PendingAck> {
@@ -132,10 +167,12 @@ export class Call {
     return this.#pendingAcks;
   }
 
+  /** Run `fn` after `ms` on the call's clock, unless the call ends first (clearTimers). */
   later(ms: number, fn: () => void): void {
     this.#timers ??= new Set();
     const timers = this.#timers;
-    const t = setTimeout(() => {
+    const clock = this.#clock;
+    const t = clock.setTimeout(() => {
       timers.delete(t);
       if (timers.size === 0 && this.#timers === timers) this.#timers = undefined;
       fn();
@@ -145,7 +182,7 @@ export class Call {
 
   clearTimers(): void {
     if (this.#timers === undefined) return;
-    for (const t of this.#timers) clearTimeout(t);
+    for (const t of this.#timers) this.#clock.clearTimeout(t);
     this.#timers = undefined;
   }
 }

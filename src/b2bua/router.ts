@@ -1,5 +1,6 @@
 import type { Flow, Target, TransportProtocol } from '../sip/transport/types.js';
 import type { HeaderRules } from './header-rules.js';
+import type { TrustBoundary } from './trust-boundary.js';
 
 /** Trunk roles (see docs/config.md): who the peer is and what STIR does on its INVITEs. */
 export type TrunkRole = 'originating' | 'terminating' | 'passthrough';
@@ -39,6 +40,11 @@ export interface TrunkRuntime {
   /** Originating: what to do with an Identity header arriving from the customer. */
   readonly identityIn: 'replace' | 'keep';
   readonly verification: VerificationProfile | undefined;
+  /**
+   * STIR trunks (originating, terminating): the peer's verification claims removed from every B-leg INVITE
+   * (src/b2bua/trust-boundary.ts). Passthrough trunks relay what they get.
+   */
+  readonly trustBoundary: TrustBoundary | undefined;
   /** Customer owning this trunk (originating), opaque to the router. */
   readonly customer: string | undefined;
   readonly matchSource: (ip: string) => boolean;

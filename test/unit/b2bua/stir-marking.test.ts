@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { calledNumbers, callingNumber } from '../../../src/b2bua/call-numbers.js';
-import { markVerstat } from '../../../src/b2bua/stir-hooks.js';
+import { markVerstat } from '../../../src/b2bua/verstat.js';
 import type { SipRequest } from '../../../src/sip/message/message.js';
 import { parseMessage } from '../../../src/sip/message/parse.js';
 

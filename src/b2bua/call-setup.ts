@@ -1,0 +1,337 @@
+import { bindBLeg } from '../log/call-logger.js';
+import type { Logger } from '../log/logger.js';
+import { Dialog, uriOnly } from '../sip/dialog/dialog.js';
+import { createResponse, generateTag } from '../sip/message/build.js';
+import type { SipRequest, SipResponse } from '../sip/message/message.js';
+import type { ServerTransaction, TransactionLayer } from '../sip/transaction/index.js';
+import type { Clock } from '../sip/transaction/timers.js';
+import type { Flow } from '../sip/transport/types.js';
+import { type BLegInviteOptions, buildBLegInvite } from './b-leg-invite.js';
+import { Call } from './call.js';
+import { isSettingUp } from './call-lifecycle.js';
+import type { CallRegistry } from './call-registry.js';
+import { type CallTeardown, callChannels } from './call-teardown.js';
+import { copyCrossingHeaders } from './header-rules.js';
+import { type ChainResult, type HookChains, runHookChain } from './invite-hooks.js';
+import type { LocalContact } from './local-contact.js';
+import { respond } from './respond.js';
+import type { Router, TrunkRuntime } from './router.js';
+
+export interface CallSetupOptions {
+  readonly router: Router;
+  readonly transactions: TransactionLayer;
+  readonly registry: CallRegistry;
+  readonly teardown: CallTeardown;
+  readonly contact: LocalContact;
+  readonly bLeg: BLegInviteOptions;
+  readonly logger: Logger;
+  readonly hooks: HookChains;
+  /** What to do with traffic from an address that matches no trunk. */
+  readonly unmatched: {
+    readonly action: 'reject' | 'passthrough';
+    readonly status: number;
+    readonly trunk?: TrunkRuntime;
+  };
+  readonly maxCalls: number;
+  readonly clock: Clock;
+}
+
+/**
+ * From a new INVITE to an answered (or failed) call: admission (trunk, call limit, loop), the A-leg dialog,
+ * the trunk's hook chain, the B-leg INVITE to each next hop in turn (failover), and relaying the B-leg's
+ * answers to the caller (RFC 3261 §13, §16.7 for the choice of the response to relay, §9 for CANCEL).
+ */
+export class CallSetup {
+  readonly #o: CallSetupOptions;
+  #nextId = 1;
+
+  constructor(opts: CallSetupOptions) {
+    this.#o = opts;
+  }
+
+  newCall(req: SipRequest, tx: ServerTransaction, flow: Flow): void {
+    const receivedAt = process.hrtime.bigint();
+    const o = this.#o;
+    let trunk = o.router.match(flow);
+    if (trunk === undefined) {
+      if (o.unmatched.action === 'reject' || o.unmatched.trunk === undefined) {
+        o.logger.info(
+          { src: flow.remote.address, event: 'unmatched_source' },
+          'INVITE from unknown source refused',
+        );
+        respond(tx, req, o.unmatched.status);
+        return;
+      }
+      trunk = o.unmatched.trunk;
+    }
+    if (o.registry.calls >= o.maxCalls) {
+      respond(tx, req, 503, undefined, [['Retry-After', '5']]);
+      return;
+    }
+    if (o.contact.isLoop(req)) {
+      respond(tx, req, 482);
+      return;
+    }
+    // RFC 3261 §8.2.6.1: a UAS that will take time answers 100 at once (no To tag on 100).
+    tx.respond(createResponse(req, 100, 'Trying'));
+
+    const aTag = generateTag();
+    const a = new Dialog({
+      callId: req.callId,
+      localTag: aTag,
+      remoteTag: req.from.tag,
+      localUri: uriOnly(req.get('to') ?? ''),
+      remoteUri: uriOnly(req.get('from') ?? ''),
+      localSeq: 1,
+      remoteSeq: req.cseq.seq,
+      remoteTarget: req.contact[0]?.uri.raw ?? `sip:${flow.remote.address}:${flow.remote.port}`,
+      // RFC 3261 §12.1.1: the UAS route set is the Record-Route list in order.
+      routeSet: req.getAll('record-route'),
+      localContact: o.contact.contact(flow.protocol),
+      fallback: {
+        protocol: flow.protocol,
+        remote: flow.remote,
+        ...(flow.connectionId !== undefined ? { connectionId: flow.connectionId } : {}),
+      },
+    });
+    const call = new Call({
+      id: this.#nextId++,
+      trunk,
+      aInvite: req,
+      aTx: tx,
+      aFlow: flow,
+      aTag,
+      a,
+      log: o.logger,
+      clock: o.clock,
+    });
+    call.receivedAt = receivedAt;
+    o.registry.add(call, tx);
+    this.#forgetOnTermination(tx);
+    const onAckTimeout = () => o.teardown.ackTimeout(call);
+    tx.on('ackTimeout', onAckTimeout);
+    call.onRelease(() => tx.off('ackTimeout', onAckTimeout));
+    if (callChannels.started.hasSubscribers)
+      callChannels.started.publish({ trunk: trunk.name, role: trunk.role });
+    this.#runHooks(call, req);
+  }
+
+  /** RFC 3261 §9.2: the caller cancelled: 487 to the INVITE, and CANCEL the B-leg (§9.1) if it is out. */
+  cancel(inviteTx: ServerTransaction): void {
+    const call = this.#o.registry.byInviteTx(inviteTx);
+    if (call === undefined || !call.advance('cancel')) return;
+    this.#respondA(call, 487, undefined);
+    if (call.bTx !== undefined) call.bTx.cancel();
+    else this.#o.teardown.end(call, 'cancelled');
+  }
+
+  // ---- the hook chain ---------------------------------------------------------------------------
+
+  #runHooks(call: Call, aInvite: SipRequest): void {
+    const hooks = this.#o.hooks[call.trunk.role];
+    if (hooks === undefined || hooks.length === 0) {
+      this.#forward(call);
+      return;
+    }
+    const result = runHookChain(hooks, {
+      trunk: call.trunk,
+      aRequest: aInvite,
+      flow: call.aFlow,
+      receivedAt: call.receivedAt,
+      // A getter: the call's child logger is made only if a hook logs.
+      get log() {
+        return call.log;
+      },
+      facts: call.facts,
+    });
+    if (result instanceof Promise) void result.then((r) => this.#afterHooks(call, r));
+    else this.#afterHooks(call, result);
+  }
+
+  #afterHooks(call: Call, result: ChainResult): void {
+    if (call.abandoned) return; // cancelled (or shut down) while a hook waited
+    if (result.action === 'reject') {
+      this.#respondA(call, result.status, result.reasonPhrase, result.headers);
+      this.#o.teardown.end(call, 'rejected');
+      return;
+    }
+    call.edits = result.edits;
+    this.#forward(call);
+  }
+
+  // ---- B-leg INVITE, failover -------------------------------------------------------------------
+
+  /** Send the B-leg INVITE to the call's current hop; with none left, 503 (RFC 3261 §21.5.4). */
+  #forward(call: Call): void {
+    const hop = call.trunk.route.hops[call.hopIndex];
+    const aInvite = call.aInvite;
+    if (aInvite === undefined) return;
+    if (hop === undefined) {
+      this.#respondA(call, 503, undefined);
+      this.#o.teardown.end(call, 'no_route');
+      return;
+    }
+    const { req, dialog } = buildBLegInvite(call, aInvite, hop, this.#o.bLeg);
+    call.b = dialog;
+    this.#o.registry.addBLeg(call);
+    // The parent's level: asking the call's logger would make its pino child (and redaction) on every call.
+    if (call.hopIndex === 0 && this.#o.logger.isLevelEnabled('debug')) bindBLeg(call.log, dialog.callId);
+    call.bInvite = req;
+    call.bInviteSeq = req.cseq.seq;
+    call.advance('forward');
+    const tx = this.#o.transactions.sendRequest(req, dialog.fallback);
+    call.bTx = tx;
+    if (callChannels.forwarded.hasSubscribers) {
+      // INVITE processing time, A-leg received -> B-leg handed to the transaction layer (incl. sign/verify).
+      const durationNs = Number(process.hrtime.bigint() - call.receivedAt);
+      callChannels.forwarded.publish({
+        trunk: call.trunk.name,
+        role: call.trunk.role,
+        durationNs,
+        hop: call.hopIndex,
+      });
+    }
+    const timeout = call.trunk.route.inviteTimeoutMs;
+    if (timeout !== undefined) {
+      call.later(timeout, () => {
+        if (call.bTx === tx && (call.state === 'calling' || call.state === 'early')) tx.cancel();
+      });
+    }
+    // Events are tied to the hop they were sent to: after a failover, the old hop's are ignored.
+    const hopIndex = call.hopIndex;
+    const onResponse = (res: SipResponse) => this.#onBResponse(call, hopIndex, res);
+    const onTimeout = () => this.#bFailed(call, hopIndex, 408);
+    const onTransportError = () => this.#bFailed(call, hopIndex, 503);
+    tx.on('response', onResponse);
+    tx.on('timeout', onTimeout);
+    tx.on('transportError', onTransportError);
+    const reAck = this.#reAck;
+    call.onRelease(() => {
+      tx.off('response', onResponse);
+      tx.off('timeout', onTimeout);
+      tx.off('transportError', onTransportError);
+      // RFC 6026 §8.1: 2xx retransmissions still reach us while the transaction waits in Accepted (Timer M);
+      // re-ACK them through the dialog table, which forgets the call when it ends.
+      tx.on('response', reAck);
+    });
+  }
+
+  /** 2xx retransmissions passed up by a released call's B-leg INVITE transaction (RFC 6026 §8.1). */
+  readonly #reAck = (res: SipResponse): void => {
+    if (res.status >= 200 && res.status < 300) this.reAckStray(res);
+  };
+
+  /** A 2xx retransmission for a B-leg INVITE whose transaction has ended: re-send our ACK (RFC 6026 §8.1). */
+  reAckStray(res: SipResponse): void {
+    if (res.cseq.method !== 'INVITE' || res.status < 200 || res.status >= 300) return;
+    const call = this.#o.registry.byResponse(res)?.call;
+    if (call?.bAck !== undefined && res.cseq.seq === call.bInviteSeq)
+      this.#o.teardown.sendAck(call.bAck, call.b!.nextHop());
+  }
+
+  #onBResponse(call: Call, hopIndex: number, res: SipResponse): void {
+    if (call.hopIndex !== hopIndex) return; // a response for an abandoned hop
+    const b = call.b!;
+    const status = res.status;
+    const teardown = this.#o.teardown;
+    if (status === 100) return;
+    if (status < 200) {
+      if (call.abandoned) return;
+      if (res.to.tag !== undefined) b.updateFromResponse(res);
+      call.advance('provisional');
+      this.#relayToA(call, res);
+      return;
+    }
+    if (status < 300) {
+      b.updateFromResponse(res);
+      if (call.state === 'answered' || call.state === 'confirmed' || call.state === 'ending') {
+        // RFC 6026: a 2xx retransmission in Accepted: re-ACK once our ACK exists.
+        if (call.bAck !== undefined) teardown.sendAck(call.bAck, b.nextHop());
+        return;
+      }
+      if (call.abandoned) {
+        // The callee answered after the caller gave up: ACK and BYE it (RFC 3261 §15, the §9.1 race).
+        teardown.sendBLegAck(call, undefined);
+        call.advance('hangup');
+        teardown.sendBye(call, 'b', () => teardown.end(call, 'cancelled'));
+        return;
+      }
+      call.advance('answer');
+      this.#relayToA(call, res);
+      return;
+    }
+    // Final non-2xx: the client transaction has ACKed it (RFC 3261 §17.1.1.3).
+    if (call.abandoned) {
+      teardown.end(call, 'cancelled');
+      return;
+    }
+    if (call.trunk.route.failoverOn.has(status) && this.#failover(call)) return;
+    this.#relayToA(call, res);
+    teardown.end(call, 'failed');
+  }
+
+  #bFailed(call: Call, hopIndex: number, status: number): void {
+    if (call.hopIndex !== hopIndex || call.ended) return;
+    if (call.state === 'cancelling') {
+      this.#o.teardown.end(call, 'cancelled');
+      return;
+    }
+    if (!isSettingUp(call.state)) return;
+    if (this.#failover(call)) return;
+    this.#respondA(call, status, undefined);
+    this.#o.teardown.end(call, 'failed');
+  }
+
+  /**
+   * Move to the next hop of the route (docs/config.md `failover_on`). Returns false when none is left. The
+   * new B-leg INVITE is built like the first, with the same hook edits (call.edits).
+   */
+  #failover(call: Call): boolean {
+    const next = call.hopIndex + 1;
+    if (next >= call.trunk.route.hops.length || call.aInvite === undefined) return false;
+    if (!call.advance('failover')) return false;
+    this.#o.registry.removeBLeg(call);
+    call.hopIndex = next;
+    call.bTx = undefined;
+    call.b = undefined;
+    this.#forward(call);
+    return true;
+  }
+
+  // ---- answers to the caller --------------------------------------------------------------------
+
+  #relayToA(call: Call, res: SipResponse): void {
+    const { aInvite, aTx } = call;
+    if (aInvite === undefined || aTx === undefined) return;
+    const out = createResponse(aInvite, res.status, res.reason, { toTag: call.aTag });
+    copyCrossingHeaders(res, out, call.trunk.headerRules);
+    if (res.status < 300 || res.has('contact')) out.append('contact', call.a.localContact);
+    out.body = res.body;
+    // RFC 3261 §13.3.1.4: the UAS core retransmits its 2xx until the ACK (or ackTimeout).
+    if (res.status >= 200 && res.status < 300) aTx.respondReliably2xx(out);
+    else aTx.respond(out);
+  }
+
+  #respondA(
+    call: Call,
+    status: number,
+    reason: string | undefined,
+    headers?: readonly (readonly [string, string])[],
+  ): void {
+    const { aInvite, aTx } = call;
+    if (aInvite === undefined || aTx === undefined) return;
+    const out = createResponse(aInvite, status, reason, { toTag: call.aTag });
+    for (const [n, v] of headers ?? []) out.append(n, v);
+    aTx.respond(out);
+  }
+
+  /**
+   * A closure made here captures only `tx`: one made in newCall would share that function's closure
+   * context, which holds the call, and keep the whole call alive while the transaction waits in Accepted
+   * (RFC 6026 Timer L, 64*T1) after the call has ended.
+   */
+  #forgetOnTermination(tx: ServerTransaction): void {
+    const registry = this.#o.registry;
+    tx.on('terminated', () => registry.forgetInviteTx(tx));
+  }
+}
