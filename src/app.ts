@@ -7,6 +7,7 @@ import { compileHeaderRules } from './b2bua/header-rules.js';
 import type { HookChains } from './b2bua/invite-hooks.js';
 import { type RouteRuntime, Router, type TrunkRuntime } from './b2bua/router.js';
 import { type CustomerRuntime, SigningHook } from './b2bua/signing-hook.js';
+import { trustBoundaryOf } from './b2bua/trust-boundary.js';
 import { VerificationHook } from './b2bua/verification-hook.js';
 import {
   type Config,
@@ -426,10 +427,10 @@ function trunkRuntime(
     gateway: t.role === 'originating' ? t.gateway : false,
     identityIn: t.role === 'originating' ? t.identityIn : 'keep',
     verification: t.role === 'terminating' ? t.verification : undefined,
-    trustBoundary:
-      t.role === 'passthrough'
-        ? undefined
-        : { attestationHeader: t.role === 'terminating' ? t.verification.attestationHeader : '' },
+    trustBoundary: trustBoundaryOf(
+      t.role,
+      t.role === 'terminating' ? t.verification.attestationHeader : undefined,
+    ),
     customer,
     matchSource: compileSourceMatcher(t.match.sources),
     matchPort: t.match.port,

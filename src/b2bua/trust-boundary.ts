@@ -18,6 +18,18 @@ export interface TrustBoundary {
   readonly attestationHeader: string;
 }
 
+/**
+ * The boundary of a trunk: STIR trunks (originating: we sign; terminating: we verify) have one, passthrough
+ * trunks relay what they get. Only a terminating trunk writes an attestation header of its own.
+ */
+export function trustBoundaryOf(
+  role: 'originating' | 'terminating' | 'passthrough',
+  attestationHeader: string | undefined,
+): TrustBoundary | undefined {
+  if (role === 'passthrough') return undefined;
+  return { attestationHeader: role === 'terminating' ? (attestationHeader ?? '') : '' };
+}
+
 export function removePeerVerificationClaims(req: SipRequest, boundary: TrustBoundary): void {
   removeVerstat(req);
   if (boundary.attestationHeader !== '') req.remove(boundary.attestationHeader);
