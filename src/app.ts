@@ -16,7 +16,7 @@ import {
   type TrunkConfig,
 } from './config/index.js';
 import type { Logger } from './log/logger.js';
-import { createMetricsRegistry, startMetrics } from './metrics/start-metrics.js';
+import { createMetricsRegistry, startMetrics, trunkLabels } from './metrics/start-metrics.js';
 import { compileNumberSet } from './policy/attestation.js';
 import { TransactionLayer } from './sip/transaction/index.js';
 import { endpoints as peerEndpoints } from './sip/transport/endpoint-table.js';
@@ -312,21 +312,25 @@ export async function startStirgate(input: Config, logger: Logger, worker?: Work
     const ml = config.metrics.listen;
     if (worker !== undefined) {
       // The primary serves /metrics, summing every worker's registry (src/cluster/primary.ts).
-      const m = createMetricsRegistry({ stats, version: VERSION });
+      const m = createMetricsRegistry({ stats, version: VERSION, trunks: trunkLabels(config) });
       closers.push(() => m.close());
       worker.setRegistry(m.registry);
     } else if (ml !== undefined) {
-      const metrics = await startMetrics({ listen: ml, stats, logger, version: VERSION }).catch(
-        (cause: unknown) => {
-          throw new StartupError(
-            'listen',
-            `metrics.listen: cannot listen on ${ml.address}:${ml.port}: ${(cause as Error).message}`,
-            {
-              cause,
-            },
-          );
-        },
-      );
+      const metrics = await startMetrics({
+        listen: ml,
+        stats,
+        logger,
+        version: VERSION,
+        trunks: trunkLabels(config),
+      }).catch((cause: unknown) => {
+        throw new StartupError(
+          'listen',
+          `metrics.listen: cannot listen on ${ml.address}:${ml.port}: ${(cause as Error).message}`,
+          {
+            cause,
+          },
+        );
+      });
       closers.push(() => metrics.close());
       metricsUrl = metrics.url;
     }
