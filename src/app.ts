@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
+import { ensureOrigids } from './app/origids-file.js';
+import { StartupError } from './app/startup-error.js';
 import { B2bua } from './b2bua/b2bua.js';
 import { compileHeaderRules } from './b2bua/header-rules.js';
 import type { HookChains } from './b2bua/invite-hooks.js';
@@ -13,13 +14,11 @@ import {
   type Config,
   type CustomerConfig,
   compileSourceMatcher,
-  missingOrigids,
   type NumberEntryConfig,
   type TrunkConfig,
-  withOrigids,
 } from './config/index.js';
 import type { Logger } from './log/logger.js';
-import { createMetricsRegistry, startMetrics } from './metrics/start-metrics.js';
+import { createMetricsRegistry, startMetrics, trunkLabels } from './metrics/start-metrics.js';
 import { compileNumberSet } from './policy/attestation.js';
 import { TransactionLayer } from './sip/transaction/index.js';
 import { endpoints as peerEndpoints } from './sip/transport/endpoint-table.js';
@@ -37,6 +36,8 @@ import { MemoryReplayStore, type ReplayStore } from './stir/replay-store.js';
 import { Signer } from './stir/signer.js';
 import { Verifier } from './stir/verifier.js';
 import { VERSION } from './version.js';
+
+export { StartupError, type StartupErrorCode } from './app/startup-error.js';
 
 /**
  * What a cluster worker (src/cluster/worker.ts) plugs into the element: the shared sockets and the datagram
@@ -72,16 +73,6 @@ export interface Stirgate {
     certCacheEntries?: number;
   };
   close(): Promise<void>;
-}
-
-/** Error at start-up with a stable code (the message names the key or file). */
-export class StartupError extends Error {
-  readonly code: 'signing_material' | 'trust_roots' | 'data_dir' | 'listen';
-  constructor(code: StartupError['code'], message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StartupError';
-    this.code = code;
-  }
 }
 
 /**
@@ -323,21 +314,25 @@ export async function startStirgate(input: Config, logger: Logger, worker?: Work
     const ml = config.metrics.listen;
     if (worker !== undefined) {
       // The primary serves /metrics, summing every worker's registry (src/cluster/primary.ts).
-      const m = createMetricsRegistry({ stats, version: VERSION });
+      const m = createMetricsRegistry({ stats, version: VERSION, trunks: trunkLabels(config) });
       closers.push(() => m.close());
       worker.setRegistry(m.registry);
     } else if (ml !== undefined) {
-      const metrics = await startMetrics({ listen: ml, stats, logger, version: VERSION }).catch(
-        (cause: unknown) => {
-          throw new StartupError(
-            'listen',
-            `metrics.listen: cannot listen on ${ml.address}:${ml.port}: ${(cause as Error).message}`,
-            {
-              cause,
-            },
-          );
-        },
-      );
+      const metrics = await startMetrics({
+        listen: ml,
+        stats,
+        logger,
+        version: VERSION,
+        trunks: trunkLabels(config),
+      }).catch((cause: unknown) => {
+        throw new StartupError(
+          'listen',
+          `metrics.listen: cannot listen on ${ml.address}:${ml.port}: ${(cause as Error).message}`,
+          {
+            cause,
+          },
+        );
+      });
       closers.push(() => metrics.close());
       metricsUrl = metrics.url;
     }
@@ -451,31 +446,4 @@ function numberEntry(e: NumberEntryConfig): string {
 
 function customerRuntime(c: CustomerConfig): CustomerRuntime {
   return { name: c.name, origid: c.origid ?? '', numbers: compileNumberSet(c.numbers.map(numberEntry)) };
-}
-
-/**
- * ATIS-1000074 §5.2.4: origid is stable per customer. Customers configured without one get a UUID generated
- * on first start and kept in `<data_dir>/origids.json`, so tracebacks name the same customer across restarts.
- */
-async function ensureOrigids(config: Config): Promise<Config> {
-  const missing = missingOrigids(config);
-  if (missing.length === 0) return config;
-  const file = join(config.dataDir, 'origids.json');
-  let kept: Record<string, string> = {};
-  try {
-    kept = JSON.parse(await readFile(file, 'utf8')) as Record<string, string>;
-  } catch {
-    kept = {};
-  }
-  let changed = false;
-  for (const name of missing) {
-    if (typeof kept[name] !== 'string') {
-      kept[name] = randomUUID();
-      changed = true;
-    }
-  }
-  if (changed) await writeFile(file, `${JSON.stringify(kept, null, 2)}\n`, 'utf8');
-  const fill: Record<string, string> = {};
-  for (const name of missing) fill[name] = kept[name]!;
-  return withOrigids(config, fill);
 }

@@ -1,79 +1,252 @@
-import diagnostics_channel from 'node:diagnostics_channel';
+import type { TrunkRoleName } from './config/types.js';
+import { type EventChannel, eventChannel } from './event-channel.js';
+import type { TransactionEventMap } from './sip/transaction/transaction-events.js';
+import type { TransportEventMap, TransportTraceEvent } from './sip/transport/transport-events.js';
+import type { TransportErrorCode } from './sip/transport/types.js';
+import type { VerifyCode, Verstat } from './stir/codes.js';
+import type { Attestation } from './stir/passport.js';
+import { type StirEventMap, stirChannels } from './stir/stir-events.js';
 
 /**
- * Events the core publishes (node:diagnostics_channel). Metrics and logs subscribe; the call path never
- * imports prom-client. Publish only when `channel.hasSubscribers`, so an unobserved event costs a branch.
+ * The catalog of every event Stirgate publishes on `node:diagnostics_channel`, each channel with its payload
+ * type. Metrics (src/metrics/) and logs (src/log/) subscribe; the call path never imports prom-client.
+ * Publishers check `channel.hasSubscribers` before building a payload, so an unobserved event costs a branch.
  *
- * Payload fields are low-cardinality labels plus numbers; never phone numbers or Call-IDs.
+ * Where each channel is declared: the leaves `sip` and `stir` must not import upward, so their channels are
+ * declared in their own layer (src/sip/transport/transport-events.ts, src/sip/transaction/transaction-events.ts,
+ * src/stir/stir-events.ts) and re-exported here; the channels of the layers above (B2BUA, cluster) are
+ * declared here. `StirgateEventMap` names every channel with its payload.
+ *
+ * Payload fields are low-cardinality labels plus numbers; never phone numbers or Call-IDs. Two exceptions,
+ * each with one intended subscriber: `stirgate:transport:trace` (whole messages, trace-level logs) and
+ * `stirgate:traceback` (the traceback writer).
  */
 
-/** Per-call signing core: PASSporT build + ECDSA signature (ATIS-1000074 §5.3 authentication service). */
-export interface SignEvent {
-  readonly durationNs: number;
-  readonly outcome: 'signed' | 'failed';
-  readonly attest: 'A' | 'B' | 'C' | undefined;
-  /** Stable failure code when outcome is failed. */
-  readonly code?: string;
-}
+export type { EventChannel } from './event-channel.js';
+export {
+  TRANSACTION_EVENT_NAMES,
+  type TransactionEventMap,
+  type TransactionEventName,
+} from './sip/transaction/transaction-events.js';
+export {
+  TRANSPORT_EVENT_NAMES,
+  TRANSPORT_TRACE_CHANNEL,
+  type TransportEventMap,
+  type TransportEventName,
+  type TransportTraceEvent,
+} from './sip/transport/transport-events.js';
+export type { CertCacheEvent, SignEvent, StirEventMap, VerifyEvent } from './stir/stir-events.js';
 
-/** Per-call verification (RFC 8224 §6.2 verification service). */
-export interface VerifyEvent {
-  readonly durationNs: number;
-  /** VerifyCode: `passed` or the failure code. */
-  readonly code: string;
-  /** Whether the certificate came from the cache without waiting on a fetch. */
-  readonly cache: 'hit' | 'miss' | 'none';
-  readonly attest: string | undefined;
-}
+// --- STIR core (declared in src/stir/stir-events.ts) -------------------------------------------------------
 
-/** Certificate cache activity (lru-cache fetchMethod). */
-export interface CertCacheEvent {
-  readonly kind: 'hit' | 'miss' | 'stale' | 'fetch_error' | 'negative_hit';
-  readonly code?: string;
-}
+/** `stirgate:stir:sign`, `stirgate:stir:verify`, `stirgate:stir:cert_cache`. */
+export const channels = stirChannels;
 
-export const channels = {
-  sign: diagnostics_channel.channel('stirgate:stir:sign'),
-  verify: diagnostics_channel.channel('stirgate:stir:verify'),
-  certCache: diagnostics_channel.channel('stirgate:stir:cert_cache'),
-} as const;
+// --- STIR hooks (src/b2bua/stir-hooks.ts) ------------------------------------------------------------------
+
+/** Why a call from an originating trunk went out unsigned (docs/errors.md "Signing outcomes"). */
+export type UnsignedReason =
+  | 'no_calling_number'
+  | 'unknown_customer'
+  | 'sign_failed'
+  | 'kept_customer_identity';
 
 /** What the signing hook decided for a call from an originating trunk (ATIS-1000074 §5.2.3). */
 export interface AttestationEvent {
   readonly trunk: string;
   /** Attestation level signed, or `unsigned` with a reason. */
-  readonly attest: 'A' | 'B' | 'C' | 'unsigned';
-  readonly reason?: 'no_calling_number' | 'unknown_customer' | 'sign_failed' | 'kept_customer_identity';
+  readonly attest: Attestation | 'unsigned';
+  readonly reason?: UnsignedReason;
 }
 
 /** What the verification hook did with a call from a terminating trunk (after policy). */
 export interface VerificationDecisionEvent {
   readonly trunk: string;
-  readonly code: string;
+  readonly code: VerifyCode;
   readonly action: 'continue' | 'reject';
 }
 
-export const decisionChannels = {
-  attestation: diagnostics_channel.channel('stirgate:stir:attestation'),
-  verification: diagnostics_channel.channel('stirgate:stir:verification_decision'),
-} as const;
+export const decisionChannels: {
+  readonly attestation: EventChannel<AttestationEvent>;
+  readonly verification: EventChannel<VerificationDecisionEvent>;
+} = {
+  attestation: eventChannel('stirgate:stir:attestation'),
+  verification: eventChannel('stirgate:stir:verification_decision'),
+};
+
+// --- calls (src/b2bua/) ------------------------------------------------------------------------------------
 
 /**
- * Cluster mode (src/cluster/): what a worker did with a UDP datagram another worker owns or sent it.
- * `forwarded`: read here, handed to the owner; `received`: handed to us by the reader; `owner_unavailable`:
- * the owner is restarting, the datagram is dropped (UDP retransmission recovers); `rejected`: a loopback
- * datagram on the forwarding socket without the cluster token; `too_large`: cannot fit an envelope.
+ * Why a call ended (the B2BUA's `#end(call, cause)`): `cancelled` (CANCEL from the A side, or our own on a
+ * timeout), `no_route` (no next hop), `rejected` (a hook or a final error response from the B side), `failed`
+ * (every next hop failed by transport or timed out), `bye` (either side hung up), `ack_timeout` (no ACK for
+ * our 2xx within 64*T1, RFC 3261 §13.3.1.4), `shutdown` (the element closed), `unanswered` (reserved: no
+ * final answer within the call's ring limit; not yet produced).
+ */
+export type CallEndCause =
+  | 'cancelled'
+  | 'no_route'
+  | 'rejected'
+  | 'failed'
+  | 'bye'
+  | 'ack_timeout'
+  | 'shutdown'
+  | 'unanswered';
+
+/** `stirgate:call:started`: an initial INVITE accepted as a call (after trunk match, before routing). */
+export interface CallStartedEvent {
+  readonly trunk: string;
+  readonly role: TrunkRoleName;
+}
+
+/** `stirgate:call:forwarded`: the B-leg INVITE was handed to the transaction layer. */
+export interface CallForwardedEvent {
+  readonly trunk: string;
+  readonly role: TrunkRoleName;
+  /** A-leg INVITE received -> B-leg INVITE sent (includes signing or verification). */
+  readonly durationNs: number;
+  /** Index of the next hop used in the route (0: the first). */
+  readonly hop: number;
+}
+
+/** `stirgate:call:ended`. */
+export interface CallEndedEvent {
+  readonly trunk: string;
+  readonly role: TrunkRoleName;
+  readonly cause: CallEndCause;
+}
+
+export const callChannels: {
+  readonly started: EventChannel<CallStartedEvent>;
+  readonly forwarded: EventChannel<CallForwardedEvent>;
+  readonly ended: EventChannel<CallEndedEvent>;
+} = {
+  started: eventChannel('stirgate:call:started'),
+  forwarded: eventChannel('stirgate:call:forwarded'),
+  ended: eventChannel('stirgate:call:ended'),
+};
+
+// --- sends whose failure nobody awaits (src/b2bua/) ---------------------------------------------------------
+
+/** What could not be sent: an ACK for a 2xx (RFC 3261 §13.2.2.4), a BYE, a response or another request. */
+export type SendFailureWhat = 'ack' | 'bye' | 'response' | 'request';
+
+/**
+ * `stirgate:sip:send_failure`: a send the B2BUA does not wait on (the ACK of a 2xx has no transaction to
+ * report it) rejected with a TransportError. Counted and logged instead of swallowed.
+ */
+export interface SendFailureEvent {
+  readonly what: SendFailureWhat;
+  readonly code: TransportErrorCode;
+}
+
+export const sipChannels: { readonly sendFailure: EventChannel<SendFailureEvent> } = {
+  sendFailure: eventChannel('stirgate:sip:send_failure'),
+};
+
+// --- traceback (src/traceback/, a later issue) --------------------------------------------------------------
+
+/** What this element did with the call's identity: `forwarded` is passthrough, or a call left unsigned. */
+export type TracebackRole = 'signed' | 'verified' | 'refused' | 'forwarded';
+
+/** Why a call was refused before it was forwarded. */
+export type RefusalCause = 'unknown_source' | 'max_calls' | 'loop' | 'verification' | 'policy';
+
+/** One record per call, published once its identity handling is decided. */
+export interface TracebackCallEvent {
+  readonly kind: 'call';
+  /** Unique per call and per process run (the end event names it). */
+  readonly key: string;
+  /** Epoch ms, A-leg INVITE received. */
+  readonly time: number;
+  readonly role: TracebackRole;
+  readonly trunk: string;
+  readonly trunkRole: 'originating' | 'terminating' | 'passthrough' | 'unmatched';
+  readonly customer: string | undefined;
+  readonly source: { readonly address: string; readonly port: number; readonly transport: 'udp' | 'tcp' };
+  readonly aCallId: string;
+  readonly bCallId: string | undefined;
+  /** e.g. `udp:192.0.2.1:5060`. */
+  readonly nextHop: string | undefined;
+  readonly calling: { readonly received: string | undefined; readonly canonical: string | undefined };
+  readonly called: { readonly received: string | undefined; readonly canonical: string | undefined };
+  readonly signed?: {
+    readonly attest: Attestation;
+    readonly origid: string;
+    readonly iat: number;
+    readonly digest: string;
+  };
+  readonly verified?: {
+    readonly code: VerifyCode;
+    readonly verstat: Verstat;
+    readonly attest?: string;
+    readonly origid?: string;
+    readonly iat?: number;
+    readonly x5u?: string;
+    readonly spc?: string;
+    readonly subject?: string;
+  };
+  readonly refused?: { readonly status: number; readonly cause: RefusalCause; readonly detail?: string };
+}
+
+/** The end of a call named by an earlier `TracebackCallEvent.key`. */
+export interface TracebackEndEvent {
+  readonly kind: 'end';
+  readonly key: string;
+  readonly time: number;
+  readonly answered: boolean;
+  readonly status: number | undefined;
+  readonly durationMs: number | undefined;
+  readonly cause: CallEndCause;
+}
+
+export type TracebackEvent = TracebackCallEvent | TracebackEndEvent;
+
+/**
+ * `stirgate:traceback`. Unlike every other channel, its payload carries telephone numbers and Call-IDs: it
+ * must only be subscribed by the traceback writer, never by metrics or general logs.
+ */
+export const tracebackChannel: EventChannel<TracebackEvent> = eventChannel('stirgate:traceback');
+
+// --- cluster mode (src/cluster/) ----------------------------------------------------------------------------
+
+/**
+ * What a worker did with a UDP datagram another worker owns or sent it. `forwarded`: read here, handed to the
+ * owner; `received`: handed to us by the reader; `owner_unavailable`: the owner is restarting, the datagram
+ * is dropped (UDP retransmission recovers); `rejected`: a loopback datagram on the forwarding socket without
+ * the cluster token; `too_large`: cannot fit an envelope.
  */
 export interface ClusterDatagramEvent {
   readonly outcome: 'forwarded' | 'received' | 'owner_unavailable' | 'rejected' | 'too_large';
 }
 
-/** Cluster mode: a replay check against the primary's shared store that got no answer in time. */
+/** A replay check against the primary's shared store: answered, or no answer in time. */
 export interface ClusterReplayEvent {
   readonly outcome: 'answered' | 'timeout';
 }
 
-export const clusterChannels = {
-  datagram: diagnostics_channel.channel('stirgate:cluster:datagram'),
-  replay: diagnostics_channel.channel('stirgate:cluster:replay_check'),
-} as const;
+export const clusterChannels: {
+  readonly datagram: EventChannel<ClusterDatagramEvent>;
+  readonly replay: EventChannel<ClusterReplayEvent>;
+} = {
+  datagram: eventChannel('stirgate:cluster:datagram'),
+  replay: eventChannel('stirgate:cluster:replay_check'),
+};
+
+// --- every channel by name ------------------------------------------------------------------------------------
+
+/** Every channel name with its payload: what a subscriber by name (metrics, logs) is handed. */
+export interface StirgateEventMap extends TransportEventMap, TransactionEventMap, StirEventMap {
+  'stirgate:transport:trace': TransportTraceEvent;
+  'stirgate:stir:attestation': AttestationEvent;
+  'stirgate:stir:verification_decision': VerificationDecisionEvent;
+  'stirgate:call:started': CallStartedEvent;
+  'stirgate:call:forwarded': CallForwardedEvent;
+  'stirgate:call:ended': CallEndedEvent;
+  'stirgate:sip:send_failure': SendFailureEvent;
+  'stirgate:traceback': TracebackEvent;
+  'stirgate:cluster:datagram': ClusterDatagramEvent;
+  'stirgate:cluster:replay_check': ClusterReplayEvent;
+}
+
+export type StirgateEventName = keyof StirgateEventMap;

@@ -14,8 +14,6 @@ import { ACCEPT_HEADER, ALLOW_HEADER, validateRequest } from './request-validati
 import { respond } from './respond.js';
 import type { Router, TrunkRuntime } from './router.js';
 
-export { callChannels } from './call-teardown.js';
-
 export interface B2buaOptions {
   readonly router: Router;
   readonly transactions: TransactionLayer;
@@ -65,6 +63,7 @@ export class B2bua implements TransactionUser {
       transactions: o.transactions,
       maxForwards: o.maxForwards,
       ackTimeoutMs: o.ackTimeoutMs,
+      logger: o.logger,
     });
     this.#setup = new CallSetup({
       router: o.router,

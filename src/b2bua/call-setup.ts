@@ -1,3 +1,4 @@
+import { callChannels } from '../events.js';
 import { bindBLeg } from '../log/call-logger.js';
 import type { Logger } from '../log/logger.js';
 import { Dialog, uriOnly } from '../sip/dialog/dialog.js';
@@ -10,7 +11,7 @@ import { type BLegInviteOptions, buildBLegInvite } from './b-leg-invite.js';
 import { Call } from './call.js';
 import { isSettingUp } from './call-lifecycle.js';
 import type { CallRegistry } from './call-registry.js';
-import { type CallTeardown, callChannels } from './call-teardown.js';
+import type { CallTeardown } from './call-teardown.js';
 import { copyCrossingHeaders } from './header-rules.js';
 import { type ChainResult, type HookChains, runHookChain } from './invite-hooks.js';
 import type { LocalContact } from './local-contact.js';

@@ -1,7 +1,8 @@
-import diagnostics_channel from 'node:diagnostics_channel';
+import { type CallEndCause, callChannels, sipChannels } from '../events.js';
+import type { Logger } from '../log/logger.js';
 import type { SipRequest } from '../sip/message/message.js';
-import type { TransactionLayer } from '../sip/transaction/index.js';
-import type { Target } from '../sip/transport/types.js';
+import { TransactionError, type TransactionLayer } from '../sip/transaction/index.js';
+import { type Target, TransportError } from '../sip/transport/types.js';
 import type { Call, Side } from './call.js';
 import type { CallRegistry } from './call-registry.js';
 
@@ -11,16 +12,8 @@ export interface CallTeardownOptions {
   readonly maxForwards: number;
   /** How long to wait for the A-leg ACK of a 2xx, and to keep our B-leg ACK (64*T1, RFC 3261 §13.3.1.4). */
   readonly ackTimeoutMs: number;
+  readonly logger: Logger;
 }
-
-/** Call lifecycle events for metrics (`node:diagnostics_channel`), published only when observed. */
-export const callChannels = {
-  started: diagnostics_channel.channel('stirgate:call:started'),
-  forwarded: diagnostics_channel.channel('stirgate:call:forwarded'),
-  ended: diagnostics_channel.channel('stirgate:call:ended'),
-} as const;
-
-const sendFailureChannel = diagnostics_channel.channel('stirgate:sip:send_failure');
 
 /**
  * How calls end: BYE on a leg (RFC 3261 §15.1), the ACKs of 2xx responses (RFC 3261 §13.2.2.4, RFC 6026 §8.1),
@@ -33,10 +26,24 @@ export class CallTeardown {
     this.#o = opts;
   }
 
-  /** Send an ACK (no transaction, RFC 3261 §17.1.1.3). A failed send is published and counted, not lost. */
+  /**
+   * Send an ACK (no transaction, RFC 3261 §17.1.1.3), so nothing else reports its failure: a transport
+   * failure is published (`stirgate:sip:send_failure`, counted and logged), any other is a bug and logged.
+   */
   sendAck(ack: SipRequest, target: Target): void {
-    this.#o.transactions.sendAck(ack, target).catch(ackFailed);
+    this.#o.transactions.sendAck(ack, target).catch(this.#ackFailed);
   }
+
+  readonly #ackFailed = (err: unknown): void => {
+    if (err instanceof TransportError) {
+      if (sipChannels.sendFailure.hasSubscribers)
+        sipChannels.sendFailure.publish({ what: 'ack', code: err.code });
+      return;
+    }
+    // The layer closed under us: shutdown, not a lost ACK.
+    if (err instanceof TransactionError && err.code === 'closed') return;
+    this.#o.logger.error({ err, event: 'ack_send_failed' }, 'ACK could not be sent');
+  };
 
   /** ACK the B-leg's 2xx (with the caller's ACK body, if any: RFC 3264 offer in the ACK). */
   sendBLegAck(call: Call, aAck: SipRequest | undefined): void {
@@ -62,7 +69,7 @@ export class CallTeardown {
   }
 
   /** BYE both legs, then end the call. */
-  hangUpBoth(call: Call, cause: string): void {
+  hangUpBoth(call: Call, cause: CallEndCause): void {
     if (!call.advance('hangup')) return;
     let pending = 2;
     const done = () => {
@@ -99,7 +106,7 @@ export class CallTeardown {
     tx.on('transportError', finish);
   }
 
-  end(call: Call, cause: string): void {
+  end(call: Call, cause: CallEndCause): void {
     if (!call.advance('end')) return;
     call.clearTimers();
     this.#o.registry.remove(call);
@@ -115,10 +122,4 @@ export function copyBody(src: SipRequest, dst: SipRequest): void {
   const ct = src.get('content-type');
   if (ct !== undefined) dst.append('content-type', ct);
   dst.body = src.body;
-}
-
-function ackFailed(err: unknown): void {
-  if (!sendFailureChannel.hasSubscribers) return;
-  const code = (err as { code?: unknown } | undefined)?.code;
-  sendFailureChannel.publish({ what: 'ack', code: typeof code === 'string' ? code : 'unknown' });
 }

@@ -14,7 +14,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import type diagnostics_channel from 'node:diagnostics_channel';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -28,6 +27,7 @@ import {
   type AttestationEvent,
   channels,
   decisionChannels,
+  type EventChannel,
   type SignEvent,
   type VerifyEvent,
 } from '../events.js';
@@ -303,7 +303,7 @@ function observe(): Observed {
     bump(o.cache, e.cache);
   };
   const onAttestation = (m: unknown): void => bump(o.attestation, (m as AttestationEvent).attest);
-  const subs: [diagnostics_channel.Channel, (m: unknown) => void][] = [
+  const subs: [EventChannel<SignEvent | VerifyEvent | AttestationEvent>, (m: unknown) => void][] = [
     [channels.sign, onSign],
     [channels.verify, onVerify],
     [decisionChannels.attestation, onAttestation],

@@ -1,3 +1,5 @@
+import { StirgateError } from '../errors.js';
+
 /** Why one configuration value was refused. Tests and tools branch on this, never on the message. */
 export type ConfigProblemCode =
   | 'read_failed' // the file could not be read
@@ -39,8 +41,7 @@ export function formatProblem(p: ConfigProblem, sourceName?: string): string {
  * Thrown by `parseConfig` / `loadConfig`. `problems` lists every problem found, not just the first; the
  * message has a header line then one problem per line, each starting with its path.
  */
-export class ConfigError extends Error {
-  readonly code: ConfigErrorCode;
+export class ConfigError extends StirgateError<ConfigErrorCode> {
   readonly sourceName: string;
   readonly problems: readonly ConfigProblem[];
 
@@ -55,9 +56,7 @@ export class ConfigError extends Error {
       code === 'read_failed'
         ? `cannot read configuration ${sourceName}`
         : `invalid configuration ${sourceName} (${n} problem${n === 1 ? '' : 's'})`;
-    super([`${head}:`, ...problems.map((p) => formatProblem(p, sourceName))].join('\n'), options);
-    this.name = 'ConfigError';
-    this.code = code;
+    super(code, [`${head}:`, ...problems.map((p) => formatProblem(p, sourceName))].join('\n'), options);
     this.sourceName = sourceName;
     this.problems = problems;
   }

@@ -1,23 +1,15 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Logger } from 'pino';
-import type { SipMessage } from '../sip/message/message.js';
 import { serializeMessage } from '../sip/message/serialize.js';
-import type { Endpoint, TransportProtocol } from '../sip/transport/types.js';
+import { TRANSPORT_TRACE_CHANNEL, type TransportTraceEvent } from '../sip/transport/transport-events.js';
 
 /**
  * SIP message traces: every message in and out, in full, logged at trace level only (they carry Identity
  * tokens and phone numbers). The transport publishes on this channel only when it has a subscriber, and
  * we subscribe only when the logger is at trace, so traces cost nothing otherwise.
  */
-export const SIP_TRACE_CHANNEL = 'stirgate:transport:trace';
-
-export interface SipTraceEvent {
-  readonly direction: 'in' | 'out';
-  readonly protocol: TransportProtocol;
-  readonly remote: Endpoint;
-  /** The message as parsed/sent, or the bytes (a retransmission, or input that did not parse). */
-  readonly data: SipMessage | Buffer;
-}
+export const SIP_TRACE_CHANNEL = TRANSPORT_TRACE_CHANNEL;
+export type SipTraceEvent = TransportTraceEvent;
 
 /** Subscribe the trace writer when `logger` is at trace; returns the unsubscribe function (a no-op otherwise). */
 export function subscribeSipTrace(logger: Logger): () => void {

@@ -1,9 +1,11 @@
-import type { CertCacheEvent } from '../events.js';
+import type { Config, TrunkRoleName } from '../config/types.js';
+import type { CallEndCause, CertCacheEvent, SendFailureWhat, UnsignedReason } from '../events.js';
 import type { SipParseErrorCode } from '../sip/message/errors.js';
 import { STATUS_CLASS_LABELS } from '../sip/message-tally.js';
 import type { TimeoutTimer } from '../sip/transaction/transaction-events.js';
 import type { TransportErrorCode, TransportProtocol } from '../sip/transport/types.js';
 import type { CertFailureCode } from '../stir/certs/cert-cache.js';
+import type { Attestation } from '../stir/passport.js';
 import type { SignErrorCode } from '../stir/signer.js';
 
 /**
@@ -72,8 +74,21 @@ export const TRANSPORT_ERROR_CODES = allOf<TransportErrorCode>()([
   'no_listener',
 ]);
 
-/** B2BUA call end causes (b2bua.ts `#end`); anything else is `other`. */
-const CALL_END_CAUSES: ReadonlySet<string> = new Set([
+export const TRUNK_ROLES = allOf<TrunkRoleName>()(['originating', 'terminating', 'passthrough']);
+
+export const ATTESTATIONS = allOf<Attestation>()(['A', 'B', 'C']);
+
+export const UNSIGNED_REASONS = allOf<UnsignedReason>()([
+  'no_calling_number',
+  'unknown_customer',
+  'sign_failed',
+  'kept_customer_identity',
+]);
+
+export const SEND_FAILURE_WHATS = allOf<SendFailureWhat>()(['ack', 'bye', 'response', 'request']);
+
+/** B2BUA call end causes (src/events.ts `CallEndCause`, the B2BUA's `#end`). */
+export const CALL_END_CAUSES = allOf<CallEndCause>()([
   'bye',
   'cancelled',
   'failed',
@@ -81,10 +96,29 @@ const CALL_END_CAUSES: ReadonlySet<string> = new Set([
   'no_route',
   'ack_timeout',
   'shutdown',
+  'unanswered',
 ]);
+const CALL_END_CAUSE_SET: ReadonlySet<string> = new Set(CALL_END_CAUSES);
 
+/** A cause outside `CallEndCause` (a publisher not yet typed by the catalog) is `other`. */
 export function callEndCauseLabel(cause: string | undefined): string {
-  return cause !== undefined && CALL_END_CAUSES.has(cause) ? cause : 'other';
+  return cause !== undefined && CALL_END_CAUSE_SET.has(cause) ? cause : 'other';
+}
+
+/** A trunk as the per-trunk series label it (`trunk`, `role`). */
+export interface TrunkLabel {
+  readonly name: string;
+  readonly role: TrunkRoleName;
+}
+
+/**
+ * The trunks calls are counted under: every configured trunk, and `unmatched` (passthrough) when calls from
+ * unmatched sources are passed through (the B2BUA names them so). Trunk names are configured, so finite.
+ */
+export function trunkLabels(config: Pick<Config, 'trunks' | 'unmatchedSource'>): TrunkLabel[] {
+  const out: TrunkLabel[] = config.trunks.map((t) => ({ name: t.name, role: t.role }));
+  if (config.unmatchedSource.action === 'passthrough') out.push({ name: 'unmatched', role: 'passthrough' });
+  return out;
 }
 
 const STATUS_CLASSES: ReadonlySet<string> = new Set(STATUS_CLASS_LABELS);

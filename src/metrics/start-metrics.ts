@@ -4,9 +4,11 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { HostPort } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
 import { VERSION } from '../version.js';
+import type { TrunkLabel } from './labels.js';
 import { createStirgateMetrics, type MetricsStats } from './stirgate-metrics.js';
 import { subscribeMetrics } from './subscribe-metrics.js';
 
+export { type TrunkLabel, trunkLabels } from './labels.js';
 export type { MetricsStats } from './stirgate-metrics.js';
 
 export interface MetricsOptions {
@@ -17,6 +19,8 @@ export interface MetricsOptions {
   readonly logger: Logger;
   /** `stirgate_build_info{version}`; defaults to the package version. */
   readonly version?: string;
+  /** The configured trunks (`trunkLabels(config)`), whose per-trunk series start at zero; none by default. */
+  readonly trunks?: readonly TrunkLabel[];
 }
 
 export interface MetricsEndpoint {
@@ -31,13 +35,17 @@ export interface MetricsEndpoint {
  * The registry without a server: default process metrics plus every Stirgate series, subscribed to the
  * diagnostics channels until `close`. A cluster worker (src/cluster/) hands it to the primary on each scrape.
  */
-export function createMetricsRegistry(opts: Pick<MetricsOptions, 'stats' | 'version'>): {
+export function createMetricsRegistry(opts: Pick<MetricsOptions, 'stats' | 'version' | 'trunks'>): {
   registry: Registry;
   close(): void;
 } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const metrics = createStirgateMetrics(registry, { stats: opts.stats, version: opts.version ?? VERSION });
+  const metrics = createStirgateMetrics(registry, {
+    stats: opts.stats,
+    version: opts.version ?? VERSION,
+    trunks: opts.trunks ?? [],
+  });
   return { registry, close: subscribeMetrics(metrics) };
 }
 

@@ -1,14 +1,22 @@
 import { Gauge, type Registry } from 'prom-client';
+import { STATUS_CLASS_LABELS } from '../sip/message-tally.js';
+import { VERIFY_CODES } from '../stir/codes.js';
 import { INVITE_BUCKETS, SIGN_BUCKETS, VERIFY_BUCKETS } from './buckets.js';
 import { FastCounter, FastHistogram } from './fast-metrics.js';
 import {
+  ATTESTATIONS,
   CACHE_LOOKUP_RESULTS,
+  CALL_END_CAUSES,
   CERT_FAILURE_CODES,
   PARSE_ERROR_CODES,
   PROTOCOLS,
+  SEND_FAILURE_WHATS,
   SIGN_FAILURE_CODES,
   TIMEOUT_TIMERS,
   TRANSPORT_ERROR_CODES,
+  TRUNK_ROLES,
+  type TrunkLabel,
+  UNSIGNED_REASONS,
 } from './labels.js';
 
 /** What the element reports on each scrape (Stirgate.stats() in src/app.ts, plus the optional cache size). */
@@ -25,17 +33,31 @@ export interface MetricsStats {
 export interface StirgateMetricsOptions {
   readonly stats: () => MetricsStats;
   readonly version: string;
+  /** The configured trunks (`trunkLabels(config)`): per-trunk series start at zero for each. */
+  readonly trunks: readonly TrunkLabel[];
 }
+
+/** Methods of a call, whose request counts start at zero (others appear on first use). */
+const CALL_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL'] as const;
+const DIRECTIONS = ['in', 'out'] as const;
 
 /**
  * Every Stirgate series (docs/metrics.md lists each, with labels and meaning). Counters whose labels are
  * small closed unions start at zero for every value, so `rate()` and dashboards see them before the first
- * event (Prometheus "avoid missing metrics"). Event-driven families are FastCounter/FastHistogram (label
+ * event (Prometheus "avoid missing metrics"); so do the per-trunk ones, for each configured trunk of the role
+ * they concern, so that every series the Grafana dashboard reads exists on an element of any role
+ * (test/unit/metrics/known-series.test.ts). A family whose role no configured trunk has starts with one
+ * `trunk=""` series instead (Prometheus reads an empty label as absent). Event-driven families are FastCounter/FastHistogram (label
  * values passed positionally, in labelNames order); scrape-time gauges are prom-client Gauges.
  */
 export function createStirgateMetrics(registry: Registry, opts: StirgateMetricsOptions) {
   const registers = [registry];
   const stats = opts.stats;
+  /** Names of the configured trunks of `role` (any role when undefined), or `['']` when there is none. */
+  const trunksOf = (role?: TrunkLabel['role']): readonly TrunkLabel[] => {
+    const list = opts.trunks.filter((t) => role === undefined || t.role === role);
+    return list.length > 0 ? list : [{ name: '', role: role ?? 'passthrough' }];
+  };
 
   const buildInfo = new Gauge({
     name: 'stirgate_build_info',
@@ -68,6 +90,12 @@ export function createStirgateMetrics(registry: Registry, opts: StirgateMetricsO
     labelNames: ['role'] as const,
     buckets: INVITE_BUCKETS,
   });
+  for (const t of trunksOf()) {
+    callsStarted.add(0, t.name, t.role);
+    callsForwarded.add(0, t.name, t.role);
+    for (const cause of CALL_END_CAUSES) callsEnded.add(0, t.name, t.role, cause);
+  }
+  for (const role of TRUNK_ROLES) inviteProcessing.zero(role);
   new Gauge({
     name: 'stirgate_calls_active',
     help: 'Calls in progress (routing, ringing or answered).',
@@ -105,6 +133,10 @@ export function createStirgateMetrics(registry: Registry, opts: StirgateMetricsO
     help: 'Attestation decided for calls from originating trunks (A, B, C or unsigned), by trunk and reason.',
     labelNames: ['trunk', 'attest', 'reason'] as const,
   });
+  for (const t of trunksOf('originating')) {
+    for (const attest of ATTESTATIONS) attestations.add(0, t.name, attest, 'none');
+    for (const reason of UNSIGNED_REASONS) attestations.add(0, t.name, 'unsigned', reason);
+  }
 
   // --- STIR: verification service --------------------------------------------------------------------------
   const verifyDuration = new FastHistogram(registry, {
@@ -119,11 +151,17 @@ export function createStirgateMetrics(registry: Registry, opts: StirgateMetricsO
     help: 'Verification outcomes by code (passed or the failure) and the attest of the PASSporT.',
     labelNames: ['code', 'attest'] as const,
   });
+  // Every code without an attest (no PASSporT read, or not trusted), and `passed` at each level; other
+  // (code, attest) pairs appear on first use.
+  for (const code of VERIFY_CODES) verifications.add(0, code, 'none');
+  for (const attest of ATTESTATIONS) verifications.add(0, 'passed', attest);
   const decisions = new FastCounter(registry, {
     name: 'stirgate_stir_verification_decisions_total',
     help: 'What the trunk policy did with a verification result (continue or reject), by trunk and code.',
     labelNames: ['trunk', 'code', 'action'] as const,
   });
+  // One series per terminating trunk; (code, action) pairs beyond `passed`/`continue` appear on first use.
+  for (const t of trunksOf('terminating')) decisions.add(0, t.name, 'passed', 'continue');
   const certLookups = new FastCounter(registry, {
     name: 'stirgate_stir_cert_cache_lookups_total',
     help: 'Certificate cache lookups by result: hit, stale (served while refreshing), negative_hit, miss.',
@@ -158,6 +196,11 @@ export function createStirgateMetrics(registry: Registry, opts: StirgateMetricsO
     help: 'SIP responses received (in) and sent (out), by transport and status class.',
     labelNames: ['direction', 'protocol', 'status_class'] as const,
   });
+  for (const direction of DIRECTIONS)
+    for (const protocol of PROTOCOLS) {
+      for (const method of CALL_METHODS) requests.add(0, direction, protocol, method);
+      for (const statusClass of STATUS_CLASS_LABELS) responses.add(0, direction, protocol, statusClass);
+    }
   const rawSent = new FastCounter(registry, {
     name: 'stirgate_sip_raw_messages_sent_total',
     help: 'Pre-serialised messages sent again unchanged (retransmissions), by transport.',
@@ -219,6 +262,13 @@ export function createStirgateMetrics(registry: Registry, opts: StirgateMetricsO
   });
   handlerErrors.add(0, 'transport');
   handlerErrors.add(0, 'transaction');
+  const sendFailures = new FastCounter(registry, {
+    name: 'stirgate_sip_send_failures_total',
+    help: 'Sends nobody waits on (the ACK of a 2xx, ...) that failed in the transport, by what and transport error code.',
+    labelNames: ['what', 'code'] as const,
+  });
+  for (const what of SEND_FAILURE_WHATS)
+    for (const code of TRANSPORT_ERROR_CODES) sendFailures.add(0, what, code);
 
   // --- SIP transactions (RFC 3261 §17) ---------------------------------------------------------------------
   const transactions = new FastCounter(registry, {
@@ -323,6 +373,7 @@ export function createStirgateMetrics(registry: Registry, opts: StirgateMetricsO
     tcpClosed,
     tcpRefused,
     handlerErrors,
+    sendFailures,
     transactions,
     transactionsTerminated,
     retransmissions,

@@ -1,77 +1,43 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import type {
-  AttestationEvent,
-  CertCacheEvent,
-  ClusterDatagramEvent,
-  ClusterReplayEvent,
-  SignEvent,
-  VerificationDecisionEvent,
-  VerifyEvent,
-} from '../events.js';
+import type { StirgateEventMap, StirgateEventName } from '../events.js';
 import { snapshotTally, type TallyGroup, tallyRows } from '../sip/message-tally.js';
-import {
-  TRANSACTION_EVENT_NAMES,
-  type TransactionEventMap,
-  type TransactionEventName,
-} from '../sip/transaction/transaction-events.js';
-import {
-  TRANSPORT_EVENT_NAMES,
-  type TransportEventMap,
-  type TransportEventName,
-} from '../sip/transport/transport-events.js';
 import { VERIFY_CODES } from '../stir/codes.js';
 import type { FastCounter } from './fast-metrics.js';
-import { attestLabel, callEndCauseLabel, errnoLabel, statusClassLabel } from './labels.js';
+import {
+  attestLabel,
+  callEndCauseLabel,
+  errnoLabel,
+  SEND_FAILURE_WHATS,
+  statusClassLabel,
+  TRANSPORT_ERROR_CODES,
+} from './labels.js';
 import type { StirgateMetrics } from './stirgate-metrics.js';
-
-/** Call lifecycle payloads (src/b2bua/b2bua.ts `callChannels`). */
-interface CallEvent {
-  readonly trunk: string;
-  readonly role: string;
-  readonly cause?: string;
-  /** `stirgate:call:forwarded` only: INVITE received -> B-leg INVITE sent. */
-  readonly durationNs?: number;
-}
-
-/** Channels other than the transport and transaction ones (those come from their *_EVENT_NAMES lists). */
-export const STIR_AND_CALL_CHANNELS = [
-  'stirgate:stir:sign',
-  'stirgate:stir:verify',
-  'stirgate:stir:cert_cache',
-  'stirgate:stir:attestation',
-  'stirgate:stir:verification_decision',
-  'stirgate:call:started',
-  'stirgate:call:forwarded',
-  'stirgate:call:ended',
-  'stirgate:cluster:datagram',
-  'stirgate:cluster:replay_check',
-] as const;
 
 /**
  * Channels metrics never subscribe to: a subscriber makes the core build the payload. Full SIP traces
- * (src/log/sip-trace.ts) are for trace-level logs only; messages and transactions are counted by the call
- * path itself (src/sip/message-tally.ts, read at scrape time by `pullTally`), not one event each.
+ * (src/log/sip-trace.ts) are for trace-level logs only and traceback records for the traceback writer only
+ * (both carry numbers and Call-IDs); messages and transactions are counted by the call path itself
+ * (src/sip/message-tally.ts, read at scrape time by `pullTally`), not one event each.
  */
-const PULLED = [
-  'stirgate:transport:message_in',
-  'stirgate:transport:message_out',
-  'stirgate:transaction:created',
-  'stirgate:transaction:terminated',
-] as const;
-const NOT_FOR_METRICS: ReadonlySet<string> = new Set(['stirgate:transport:trace', ...PULLED]);
-type CountedTransportEvent = Exclude<
-  TransportEventName,
-  'stirgate:transport:trace' | (typeof PULLED)[number]
->;
-type CountedTransactionEvent = Exclude<TransactionEventName, (typeof PULLED)[number]>;
+type NotForMetrics =
+  | 'stirgate:transport:trace'
+  | 'stirgate:traceback'
+  | 'stirgate:transport:message_in'
+  | 'stirgate:transport:message_out'
+  | 'stirgate:transaction:created'
+  | 'stirgate:transaction:terminated';
 
-type Handlers = {
-  [N in CountedTransportEvent]: (e: TransportEventMap[N]) => void;
-} & {
-  [N in CountedTransactionEvent]: (e: TransactionEventMap[N]) => void;
-} & Record<(typeof STIR_AND_CALL_CHANNELS)[number], (e: never) => void>;
+/** One handler per counted channel of the catalog: a channel added to src/events.ts without one fails the type check. */
+type Handlers = { [N in Exclude<StirgateEventName, NotForMetrics>]: (e: StirgateEventMap[N]) => void };
 
+/**
+ * Channels are process-wide and payloads untyped at run time: a value that would become a label is checked
+ * against its closed set here, whatever the catalog's type says, so no label can carry a number or a URL.
+ */
 const KNOWN_VERIFY_CODES: ReadonlySet<string> = new Set(VERIFY_CODES);
+const verifyCodeLabel = (code: string): string => (KNOWN_VERIFY_CODES.has(code) ? code : 'other');
+const SEND_FAILURES: ReadonlySet<string> = new Set(SEND_FAILURE_WHATS);
+const TRANSPORT_ERRORS: ReadonlySet<string> = new Set(TRANSPORT_ERROR_CODES);
 const NS_PER_S = 1e9;
 
 /**
@@ -82,40 +48,46 @@ const NS_PER_S = 1e9;
 export function subscribeMetrics(m: StirgateMetrics): () => void {
   const handlers: Handlers = {
     // --- STIR ---
-    'stirgate:stir:sign': (e: SignEvent) => {
+    'stirgate:stir:sign': (e) => {
       m.signDuration.observe(e.durationNs / NS_PER_S, e.outcome);
       if (e.outcome === 'failed') m.signFailures.inc(e.code ?? 'sign_failed');
     },
-    'stirgate:stir:verify': (e: VerifyEvent) => {
+    'stirgate:stir:verify': (e) => {
       m.verifyDuration.observe(e.durationNs / NS_PER_S, e.cache);
-      m.verifications.inc(KNOWN_VERIFY_CODES.has(e.code) ? e.code : 'other', attestLabel(e.attest));
+      m.verifications.inc(verifyCodeLabel(e.code), attestLabel(e.attest));
     },
-    'stirgate:stir:cert_cache': (e: CertCacheEvent) => {
+    'stirgate:stir:cert_cache': (e) => {
       if (e.kind === 'fetch_error') m.certFetchErrors.inc(e.code ?? 'cert_fetch_failed');
       else m.certLookups.inc(e.kind);
     },
-    'stirgate:stir:attestation': (e: AttestationEvent) => {
+    'stirgate:stir:attestation': (e) => {
       m.attestations.inc(e.trunk, e.attest, e.reason ?? 'none');
     },
-    'stirgate:stir:verification_decision': (e: VerificationDecisionEvent) => {
-      m.decisions.inc(e.trunk, KNOWN_VERIFY_CODES.has(e.code) ? e.code : 'other', e.action);
+    'stirgate:stir:verification_decision': (e) => {
+      m.decisions.inc(e.trunk, verifyCodeLabel(e.code), e.action);
     },
     // --- calls ---
-    'stirgate:call:started': (e: CallEvent) => {
+    'stirgate:call:started': (e) => {
       m.callsStarted.inc(e.trunk, e.role);
     },
-    'stirgate:call:forwarded': (e: CallEvent) => {
+    'stirgate:call:forwarded': (e) => {
       m.callsForwarded.inc(e.trunk, e.role);
-      if (e.durationNs !== undefined) m.inviteProcessing.observe(e.durationNs / NS_PER_S, e.role);
+      m.inviteProcessing.observe(e.durationNs / NS_PER_S, e.role);
     },
-    'stirgate:call:ended': (e: CallEvent) => {
+    'stirgate:call:ended': (e) => {
       m.callsEnded.inc(e.trunk, e.role, callEndCauseLabel(e.cause));
     },
+    'stirgate:sip:send_failure': (e) => {
+      m.sendFailures.inc(
+        SEND_FAILURES.has(e.what) ? e.what : 'other',
+        TRANSPORT_ERRORS.has(e.code) ? e.code : 'other',
+      );
+    },
     // --- cluster ---
-    'stirgate:cluster:datagram': (e: ClusterDatagramEvent) => {
+    'stirgate:cluster:datagram': (e) => {
       m.clusterDatagrams.inc(e.outcome);
     },
-    'stirgate:cluster:replay_check': (e: ClusterReplayEvent) => {
+    'stirgate:cluster:replay_check': (e) => {
       m.clusterReplayChecks.inc(e.outcome);
     },
     // --- transport ---
@@ -170,11 +142,8 @@ export function subscribeMetrics(m: StirgateMetrics): () => void {
     },
   };
 
-  const names = [...STIR_AND_CALL_CHANNELS, ...TRANSPORT_EVENT_NAMES, ...TRANSACTION_EVENT_NAMES].filter(
-    (n) => !NOT_FOR_METRICS.has(n),
-  ) as (keyof Handlers)[];
   const subscribed: [string, (message: unknown) => void][] = [];
-  for (const name of names) {
+  for (const name of Object.keys(handlers) as (keyof Handlers)[]) {
     const handler = handlers[name] as (e: unknown) => void;
     // A metrics bug must never reach the call path that published the event.
     const safe = (message: unknown): void => {

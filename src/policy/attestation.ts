@@ -1,3 +1,4 @@
+import { StirgateError } from '../errors.js';
 /**
  * Attestation level for an outbound call (RFC 8588 §4 `attest`, ATIS-1000074 §5.2.3). Pure functions:
  * the caller says who the customer is (from the trunk profile) and passes the canonical calling number
@@ -45,13 +46,11 @@ export interface NumberSet {
 export type NumberSetErrorCode = 'bad_number_entry';
 
 /** A number entry that cannot be read; `entry` names it so the config error points at it. */
-export class NumberSetError extends Error {
-  override readonly name = 'NumberSetError';
-  readonly code: NumberSetErrorCode = 'bad_number_entry';
+export class NumberSetError extends StirgateError<NumberSetErrorCode> {
   readonly entry: string;
 
   constructor(entry: string, message: string) {
-    super(`number entry ${JSON.stringify(entry)}: ${message}`);
+    super('bad_number_entry', `number entry ${JSON.stringify(entry)}: ${message}`);
     this.entry = entry;
   }
 }

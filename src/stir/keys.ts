@@ -7,6 +7,7 @@
  * TNAuthList extension (RFC 8226 §9) present with an SPC.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { StirgateError } from '../errors.js';
 import { readTnAuthList, type TnAuthList } from './certs/tnauthlist.js';
 
 export type StirConfigErrorCode =
@@ -18,15 +19,7 @@ export type StirConfigErrorCode =
   | 'cert_not_yet_valid';
 
 /** Start-up configuration error of the STIR core; branch on `code`. */
-export class StirConfigError extends Error {
-  override readonly name = 'StirConfigError';
-  readonly code: StirConfigErrorCode;
-
-  constructor(code: StirConfigErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
+export class StirConfigError extends StirgateError<StirConfigErrorCode> {}
 
 export interface SigningMaterial {
   readonly privateKey: KeyObject;

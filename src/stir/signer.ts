@@ -7,11 +7,11 @@
  * header is encoded once per x5u.
  */
 import { sign as cryptoSign, type KeyObject } from 'node:crypto';
-import { channels, type SignEvent } from '../events.js';
 import { b64urlEncode } from './base64url.js';
 import { formatIdentityHeader } from './identity-header.js';
 import { isP256, StirConfigError } from './keys.js';
 import { type Attestation, encodeClaims, encodedHeaderFor, type ShakenClaims } from './passport.js';
+import { stirChannels as channels, type SignEvent } from './stir-events.js';
 import { canonicalizeTn } from './tn.js';
 
 export interface SignerOptions {

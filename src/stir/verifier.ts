@@ -18,7 +18,6 @@
  * `verify` never throws: anything unexpected is `internal_error`.
  */
 import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { channels, type VerifyEvent } from '../events.js';
 import { b64urlEncode } from './base64url.js';
 import type { CertCache } from './certs/cert-cache.js';
 import type { TrustStore } from './certs/trust.js';
@@ -27,6 +26,7 @@ import type { VerifyCode } from './codes.js';
 import { selectShakenIdentity } from './identity-header.js';
 import { type Attestation, decodeJws, encodeClaims, type ShakenClaims } from './passport.js';
 import type { ReplayStore } from './replay-store.js';
+import { stirChannels as channels, type VerifyEvent } from './stir-events.js';
 import { canonicalizeTn, type TnOptions } from './tn.js';
 
 export interface VerifierOptions {

@@ -1,3 +1,4 @@
+import { StirgateError } from '../../errors.js';
 import type { SipMessage } from './message.js';
 
 /** Stable codes for every way a message can be refused by the message layer. Callers branch on these. */
@@ -24,14 +25,11 @@ export type SipParseErrorCode =
  * A message the parser refused. `partial` is set when the start line and header lines could be split,
  * so the caller can still answer a request with 400 (RFC 3261 §8.2.6 needs Via, From, To, Call-ID, CSeq).
  */
-export class SipParseError extends Error {
-  readonly code: SipParseErrorCode;
+export class SipParseError extends StirgateError<SipParseErrorCode> {
   partial: SipMessage | undefined;
 
   constructor(code: SipParseErrorCode, message: string, partial?: SipMessage) {
-    super(message);
-    this.name = 'SipParseError';
-    this.code = code;
+    super(code, message);
     this.partial = partial;
   }
 }

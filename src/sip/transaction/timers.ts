@@ -2,6 +2,7 @@
  * Every transaction timer, derived from T1/T2/T4 in one place (RFC 3261 §17, Table 4 / Appendix A;
  * RFC 6026 §8.11 for Timers L and M). The state machines read only `TransactionTimers`.
  */
+import { StirgateError } from '../../errors.js';
 
 /** What an operator (or a test) may set. Unset timers are derived from T1/T2/T4. */
 export interface TimerConfig {
@@ -68,12 +69,10 @@ export interface TransactionTimers {
 
 export type TimerConfigErrorCode = 'invalid_timer';
 
-export class TimerConfigError extends Error {
-  readonly code: TimerConfigErrorCode = 'invalid_timer';
+export class TimerConfigError extends StirgateError<TimerConfigErrorCode> {
   readonly key: string;
   constructor(key: string, value: unknown) {
-    super(`timer ${key} must be a finite number >= 0 (T1/T2/T4 > 0), got ${String(value)}`);
-    this.name = 'TimerConfigError';
+    super('invalid_timer', `timer ${key} must be a finite number >= 0 (T1/T2/T4 > 0), got ${String(value)}`);
     this.key = key;
   }
 }

@@ -1,3 +1,5 @@
+import { StirgateError } from '../../errors.js';
+
 /** Stable codes for misuse of the transaction layer by its user. Protocol failures are events, not throws. */
 export type TransactionErrorCode =
   | 'closed' // the layer was closed
@@ -6,11 +8,4 @@ export type TransactionErrorCode =
   | 'no_local_address' // the listener is bound to a wildcard and no viaHost was configured
   | 'request_released'; // `request` read after the transaction dropped it (past its final response)
 
-export class TransactionError extends Error {
-  readonly code: TransactionErrorCode;
-  constructor(code: TransactionErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TransactionError';
-    this.code = code;
-  }
-}
+export class TransactionError extends StirgateError<TransactionErrorCode> {}

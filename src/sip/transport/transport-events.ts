@@ -1,4 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
+import { type EventChannel, eventChannel } from '../../event-channel.js';
 import type { SipParseErrorCode } from '../message/errors.js';
 import type { SipMessage, SipResponse } from '../message/message.js';
 import type { Endpoint, TransportProtocol } from './types.js';
@@ -72,6 +73,23 @@ export function publish<N extends TransportEventName>(name: N, data: TransportEv
   const ch = channels.get(name)!;
   if (ch.hasSubscribers) ch.publish(data);
 }
+
+/**
+ * Full SIP message traces (direction, peer, message or bytes) for trace-level logging (src/log/sip-trace.ts).
+ * Kept off TRANSPORT_EVENT_NAMES on purpose: metrics never subscribe, and with no subscriber a send or
+ * receive pays one property read. Carries whole messages (numbers, Call-IDs): subscribe at trace level only.
+ */
+export const TRANSPORT_TRACE_CHANNEL = 'stirgate:transport:trace';
+
+export interface TransportTraceEvent {
+  readonly direction: 'in' | 'out';
+  readonly protocol: TransportProtocol;
+  readonly remote: Endpoint;
+  /** The message as parsed/sent, or the bytes (a retransmission, or input that did not parse). */
+  readonly data: SipMessage | Buffer;
+}
+
+export const traceChannel: EventChannel<TransportTraceEvent> = eventChannel(TRANSPORT_TRACE_CHANNEL);
 
 /** Channel payload describing a message (no string building unless subscribed — call under `wants`). */
 export function describeMessage(protocol: TransportProtocol, message: SipMessage | Buffer): MessageEvent {

@@ -1,4 +1,3 @@
-import { channel } from 'node:diagnostics_channel';
 import { SipParseError } from '../message/errors.js';
 import type { SipMessage, SipResponse } from '../message/message.js';
 import { DEFAULT_MESSAGE_LIMITS, type MessageLimits } from '../message/parse.js';
@@ -8,7 +7,7 @@ import { tallyRequest, tallyResponse, tallySent } from '../message-tally.js';
 import type { InboundSink } from './inbound-sink.js';
 import { responseTarget, type SendTarget } from './response-target.js';
 import { TcpTransport } from './tcp-transport.js';
-import { describeMessage, publish, wants } from './transport-events.js';
+import { describeMessage, publish, traceChannel, wants } from './transport-events.js';
 import {
   type DatagramSteer,
   type Endpoint,
@@ -23,13 +22,6 @@ import {
 } from './types.js';
 import { UdpTransport } from './udp-transport.js';
 import { stampReceived } from './via-received.js';
-
-/**
- * Full SIP message traces (direction, peer, message or bytes) for trace-level logging. Kept off the
- * TRANSPORT_EVENT_NAMES list on purpose: metrics never subscribe, and with no subscriber a send or receive
- * pays one property read.
- */
-const traceChannel = channel('stirgate:transport:trace');
 
 export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = Object.freeze({
   maxMessageSize: 65_536,

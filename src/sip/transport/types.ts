@@ -1,3 +1,4 @@
+import { StirgateError } from '../../errors.js';
 import type { SipParseError } from '../message/errors.js';
 import type { SipMessage } from '../message/message.js';
 
@@ -64,14 +65,7 @@ export type TransportErrorCode =
   | 'send_failed'
   | 'no_listener';
 
-export class TransportError extends Error {
-  readonly code: TransportErrorCode;
-  constructor(code: TransportErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TransportError';
-    this.code = code;
-  }
-}
+export class TransportError extends StirgateError<TransportErrorCode> {}
 
 export interface TransportLimits {
   /** Largest message accepted, bytes (default 65536). */

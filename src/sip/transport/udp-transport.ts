@@ -1,4 +1,5 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { StirgateError } from '../../errors.js';
 import type { SipMessage } from '../message/message.js';
 import { type MessageLimits, parseMessage } from '../message/parse.js';
 import { familyOf, isWildcard, normalizeAddress, stripBrackets, toEndpoint } from './endpoint.js';
@@ -12,10 +13,9 @@ import { type DatagramSteer, type Endpoint, type Flow, TransportError } from './
 const UDP_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** A cluster worker's own UDP socket (next to a shared one) could not be bound. */
-export class OwnPortError extends Error {
+export class OwnPortError extends StirgateError<'own_port_unavailable'> {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'OwnPortError';
+    super('own_port_unavailable', message, options);
   }
 }
 

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { type CertCacheEvent, channels } from '../../events.js';
+import { type CertCacheEvent, stirChannels as channels } from '../stir-events.js';
 import type { FetchX5uResult } from './fetch.js';
 import type { PreparedCert, TrustStore } from './trust.js';
 
@@ -74,7 +74,7 @@ export const CERT_CACHE_DEFAULTS = Object.freeze({
   maxStaleMs: 3_600_000,
 });
 
-function publish(kind: CertCacheEvent['kind'], code?: string): void {
+function publish(kind: CertCacheEvent['kind'], code?: CertFailureCode): void {
   if (!channels.certCache.hasSubscribers) return;
   const ev: CertCacheEvent = code === undefined ? { kind } : { kind, code };
   channels.certCache.publish(ev);

@@ -354,6 +354,22 @@ describe('metrics from events', () => {
     expect(sample(body, 'stirgate_handler_errors_total{layer="transaction"}')).toBe(1);
   });
 
+  it('counts sends nobody waits on that failed, by what and transport code, from zero', async () => {
+    const m = await start();
+    let body = await scrape(m);
+    expect(sample(body, 'stirgate_sip_send_failures_total{what="ack",code="send_failed"}')).toBe(0);
+    expect(sample(body, 'stirgate_sip_send_failures_total{what="request",code="no_listener"}')).toBe(0);
+    publish('stirgate:sip:send_failure', { what: 'ack', code: 'send_failed' });
+    publish('stirgate:sip:send_failure', { what: 'ack', code: 'send_failed' });
+    publish('stirgate:sip:send_failure', { what: 'bye', code: 'connect_timeout' });
+    publish('stirgate:sip:send_failure', { what: 'sip:evil.example', code: 'EWHATEVER' });
+    body = await scrape(m);
+    expect(sample(body, 'stirgate_sip_send_failures_total{what="ack",code="send_failed"}')).toBe(2);
+    expect(sample(body, 'stirgate_sip_send_failures_total{what="bye",code="connect_timeout"}')).toBe(1);
+    expect(sample(body, 'stirgate_sip_send_failures_total{what="other",code="other"}')).toBe(1);
+    expect(body).not.toContain('evil.example');
+  });
+
   it('a malformed event never throws into the publisher', async () => {
     await start();
     expect(() => publish('stirgate:stir:sign', null)).not.toThrow();

@@ -8,24 +8,11 @@ import {
   type VerifyOutcome,
 } from '../../../src/stir/codes.js';
 
-// Type-level: the table has exactly the union's keys (checked by `tsc --noEmit`, which includes test/).
-type Missing = Exclude<VerifyCode, keyof typeof VERIFY_OUTCOMES>;
-type Extra = Exclude<keyof typeof VERIFY_OUTCOMES, VerifyCode>;
-const noMissing: [Missing] extends [never] ? true : false = true;
-const noExtra: [Extra] extends [never] ? true : false = true;
-
-// A table lacking a code does not satisfy Record<VerifyCode, ...>: the same check that guards VERIFY_OUTCOMES.
-// @ts-expect-error -- 'no_identity' and the others are missing
-const incomplete = { passed: VERIFY_OUTCOMES.passed } satisfies Record<VerifyCode, VerifyOutcome>;
+// Exhaustiveness is the type check's: VERIFY_OUTCOMES `satisfies Record<VerifyCode, VerifyOutcome>` in
+// src/stir/codes.ts, so a code without a row does not compile. What follows checks the rows' values.
 
 describe('VERIFY_OUTCOMES', () => {
-  it('is exhaustive at the type level', () => {
-    expect(noMissing && noExtra).toBe(true);
-    expect(Object.keys(incomplete)).toEqual(['passed']);
-  });
-
   it('maps every code to a STIR status, cause and verstat', () => {
-    expect(VERIFY_CODES.length).toBe(21);
     for (const code of VERIFY_CODES) {
       const o: VerifyOutcome = VERIFY_OUTCOMES[code];
       if (code === 'passed') {
