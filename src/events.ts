@@ -193,7 +193,11 @@ export interface TracebackCallEvent {
 export interface TracebackEndEvent {
   readonly kind: 'end';
   readonly key: string;
+  /** Epoch ms, the call ended. */
   readonly time: number;
+  /** The B-leg and next hop the call ended on, when a failover moved it from those of the call event. */
+  readonly bCallId?: string;
+  readonly nextHop?: string;
   readonly answered: boolean;
   readonly status: number | undefined;
   readonly durationMs: number | undefined;

@@ -17,6 +17,7 @@ import { type ChainResult, type HookChains, runHookChain } from './invite-hooks.
 import type { LocalContact } from './local-contact.js';
 import { respond } from './respond.js';
 import type { Router, TrunkRuntime } from './router.js';
+import { publishCallRecord, publishRefusedInvite, tracebackObserved } from './traceback-events.js';
 
 export interface CallSetupOptions {
   readonly router: Router;
@@ -61,16 +62,20 @@ export class CallSetup {
           'INVITE from unknown source refused',
         );
         respond(tx, req, o.unmatched.status);
+        if (tracebackObserved())
+          publishRefusedInvite(req, flow, undefined, o.unmatched.status, 'unknown_source');
         return;
       }
       trunk = o.unmatched.trunk;
     }
     if (o.registry.calls >= o.maxCalls) {
       respond(tx, req, 503, undefined, [['Retry-After', '5']]);
+      if (tracebackObserved()) publishRefusedInvite(req, flow, trunk, 503, 'max_calls');
       return;
     }
     if (o.contact.isLoop(req)) {
       respond(tx, req, 482);
+      if (tracebackObserved()) publishRefusedInvite(req, flow, trunk, 482, 'loop');
       return;
     }
     // RFC 3261 §8.2.6.1: a UAS that will take time answers 100 at once (no To tag on 100).
@@ -107,6 +112,7 @@ export class CallSetup {
       clock: o.clock,
     });
     call.receivedAt = receivedAt;
+    call.startedAtMs = Date.now();
     o.registry.add(call, tx);
     this.#forgetOnTermination(tx);
     const onAckTimeout = () => o.teardown.ackTimeout(call);
@@ -153,6 +159,8 @@ export class CallSetup {
     if (call.abandoned) return; // cancelled (or shut down) while a hook waited
     if (result.action === 'reject') {
       this.#respondA(call, result.status, result.reasonPhrase, result.headers);
+      if (tracebackObserved())
+        publishCallRecord(call, { status: result.status, cause: result.cause, detail: result.hook });
       this.#o.teardown.end(call, 'rejected');
       return;
     }
@@ -182,6 +190,7 @@ export class CallSetup {
     call.advance('forward');
     const tx = this.#o.transactions.sendRequest(req, dialog.fallback);
     call.bTx = tx;
+    if (call.hopIndex === 0 && tracebackObserved()) publishCallRecord(call);
     if (callChannels.forwarded.hasSubscribers) {
       // INVITE processing time, A-leg received -> B-leg handed to the transaction layer (incl. sign/verify).
       const durationNs = Number(process.hrtime.bigint() - call.receivedAt);
@@ -308,9 +317,14 @@ export class CallSetup {
     copyCrossingHeaders(res, out, call.trunk.headerRules);
     if (res.status < 300 || res.has('contact')) out.append('contact', call.a.localContact);
     out.body = res.body;
+    if (res.status >= 200) call.finalStatus ??= res.status;
     // RFC 3261 §13.3.1.4: the UAS core retransmits its 2xx until the ACK (or ackTimeout).
-    if (res.status >= 200 && res.status < 300) aTx.respondReliably2xx(out);
-    else aTx.respond(out);
+    if (res.status >= 200 && res.status < 300) {
+      call.answeredAtMs ??= Date.now();
+      aTx.respondReliably2xx(out);
+    } else {
+      aTx.respond(out);
+    }
   }
 
   #respondA(
@@ -323,6 +337,7 @@ export class CallSetup {
     if (aInvite === undefined || aTx === undefined) return;
     const out = createResponse(aInvite, status, reason, { toTag: call.aTag });
     for (const [n, v] of headers ?? []) out.append(n, v);
+    if (status >= 200) call.finalStatus ??= status;
     aTx.respond(out);
   }
 

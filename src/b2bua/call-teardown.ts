@@ -5,6 +5,7 @@ import { TransactionError, type TransactionLayer } from '../sip/transaction/inde
 import { type Target, TransportError } from '../sip/transport/types.js';
 import type { Call, Side } from './call.js';
 import type { CallRegistry } from './call-registry.js';
+import { publishEnded, tracebackObserved } from './traceback-events.js';
 
 export interface CallTeardownOptions {
   readonly registry: CallRegistry;
@@ -108,6 +109,8 @@ export class CallTeardown {
 
   end(call: Call, cause: CallEndCause): void {
     if (!call.advance('end')) return;
+    // Before release(): the record is built from the A-leg INVITE if it was not published yet.
+    if (tracebackObserved()) publishEnded(call, cause);
     call.clearTimers();
     this.#o.registry.remove(call);
     call.release();

@@ -72,6 +72,13 @@ export class Call {
   #onRelease: (() => void)[] | undefined;
   /** process.hrtime.bigint() when the A-leg INVITE arrived (INVITE processing time). */
   receivedAt = 0n;
+  /** Wall clock (epoch ms) when the A-leg INVITE arrived, and when its 2xx was relayed (traceback record). */
+  startedAtMs = 0;
+  answeredAtMs: number | undefined;
+  /** The final status the caller got for the INVITE. */
+  finalStatus: number | undefined;
+  /** The hop the call's traceback record named (failover moves the call on). */
+  recordedHop: number | undefined;
   readonly #parentLog: Logger;
   #log: Logger | undefined;
 

@@ -1,0 +1,166 @@
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  type CallEndCause,
+  type RefusalCause,
+  type TracebackCallEvent,
+  type TracebackRole,
+  tracebackChannel,
+} from '../events.js';
+import type { SipRequest } from '../sip/message/message.js';
+import type { Flow } from '../sip/transport/types.js';
+import { canonicalizeTn } from '../stir/tn.js';
+import type { Call } from './call.js';
+import { calledNumbers, callingNumber } from './call-numbers.js';
+import type { CallFacts } from './invite-hooks.js';
+import type { NextHop, TrunkRuntime } from './router.js';
+
+/**
+ * The call's traceback record on `stirgate:traceback` (src/events.ts): one event when its identity handling
+ * is decided (forwarded to the first next hop, or refused) and one when it ends. Everything here runs only
+ * when the traceback writer subscribes; the numbers are canonicalised and the PASSporT digested here, not on
+ * the call path of an element that keeps no records.
+ */
+
+/** Makes call keys unique across restarts and cluster workers: `<run>-<call id>`. */
+const RUN = randomBytes(6).toString('hex');
+let uncalled = 0;
+
+export function tracebackObserved(): boolean {
+  return tracebackChannel.hasSubscribers;
+}
+
+export function callKey(call: Call): string {
+  return `${RUN}-${call.id}`;
+}
+
+/**
+ * The call's record: once it is forwarded to its first next hop (signed, verified or passed through), refused
+ * by a hook (`refused`), or when it ends before either (cancelled while a hook waited).
+ */
+export function publishCallRecord(call: Call, refused?: TracebackCallEvent['refused']): void {
+  const aInvite = call.aInvite;
+  if (call.recordedHop !== undefined || aInvite === undefined) return;
+  call.recordedHop = call.hopIndex;
+  const hop = call.b === undefined ? undefined : call.trunk.route.hops[call.hopIndex];
+  tracebackChannel.publish(
+    callEvent({
+      key: callKey(call),
+      time: call.startedAtMs,
+      role: refused !== undefined ? 'refused' : roleOf(call.facts),
+      trunk: call.trunk,
+      flow: call.aFlow,
+      req: aInvite,
+      facts: call.facts,
+      ...(call.b !== undefined ? { bCallId: call.b.callId } : {}),
+      ...(hop !== undefined ? { nextHop: hopLabel(hop) } : {}),
+      ...(refused !== undefined ? { refused } : {}),
+    }),
+  );
+}
+
+/** An INVITE refused before it became a call (unknown source, call limit, loop). */
+export function publishRefusedInvite(
+  req: SipRequest,
+  flow: Flow,
+  trunk: TrunkRuntime | undefined,
+  status: number,
+  cause: RefusalCause,
+): void {
+  tracebackChannel.publish(
+    callEvent({
+      key: `${RUN}-r${++uncalled}`,
+      time: Date.now(),
+      role: 'refused',
+      trunk,
+      flow,
+      req,
+      facts: {},
+      refused: { status, cause },
+    }),
+  );
+}
+
+/** The call ended (after its record, which is published first if it has not been). */
+export function publishEnded(call: Call, cause: CallEndCause): void {
+  publishCallRecord(call);
+  const now = Date.now();
+  const moved = call.recordedHop !== undefined && call.recordedHop !== call.hopIndex;
+  const hop = call.trunk.route.hops[call.hopIndex];
+  tracebackChannel.publish({
+    kind: 'end',
+    key: callKey(call),
+    time: now,
+    ...(moved && call.b !== undefined ? { bCallId: call.b.callId } : {}),
+    ...(moved && hop !== undefined ? { nextHop: hopLabel(hop) } : {}),
+    answered: call.answeredAtMs !== undefined,
+    status: call.finalStatus,
+    durationMs: call.answeredAtMs === undefined ? undefined : now - call.answeredAtMs,
+    cause,
+  });
+}
+
+function roleOf(facts: CallFacts): TracebackRole {
+  if (facts.signed !== undefined) return 'signed';
+  if (facts.verified !== undefined) return 'verified';
+  return 'forwarded';
+}
+
+function hopLabel(hop: NextHop): string {
+  const host = hop.address.includes(':') ? `[${hop.address}]` : hop.address;
+  return `${hop.protocol}:${host}:${hop.port}`;
+}
+
+function callEvent(p: {
+  key: string;
+  time: number;
+  role: TracebackRole;
+  trunk: TrunkRuntime | undefined;
+  flow: Flow;
+  req: SipRequest;
+  facts: CallFacts;
+  bCallId?: string;
+  nextHop?: string;
+  refused?: TracebackCallEvent['refused'];
+}): TracebackCallEvent {
+  const cc = p.trunk?.countryCode;
+  const calling = callingNumber(p.req);
+  const called = calledNumbers(p.req)[0];
+  const { signed, verified } = p.facts;
+  return {
+    kind: 'call',
+    key: p.key,
+    time: p.time,
+    role: p.role,
+    trunk: p.trunk?.name ?? '',
+    trunkRole: p.trunk?.role ?? 'unmatched',
+    customer: p.trunk?.customer,
+    source: { address: p.flow.remote.address, port: p.flow.remote.port, transport: p.flow.protocol },
+    aCallId: p.req.callId,
+    bCallId: p.bCallId,
+    nextHop: p.nextHop,
+    calling: { received: calling, canonical: canonical(calling, cc) },
+    called: { received: called, canonical: canonical(called, cc) },
+    ...(signed !== undefined
+      ? {
+          signed: {
+            attest: signed.attest,
+            origid: signed.origid,
+            iat: signed.iat,
+            digest: passportDigest(signed.jws),
+          },
+        }
+      : {}),
+    ...(verified !== undefined ? { verified } : {}),
+    ...(p.refused !== undefined ? { refused: p.refused } : {}),
+  };
+}
+
+function canonical(tn: string | undefined, countryCode: string | undefined): string | undefined {
+  if (tn === undefined) return undefined;
+  return canonicalizeTn(tn, countryCode === undefined ? {} : { countryCode });
+}
+
+/** SHA-256 of a PASSporT's compact form, base64url: what a pasted Identity header is looked up by. */
+export function passportDigest(jws: string): string {
+  return createHash('sha256').update(jws).digest('base64url');
+}
