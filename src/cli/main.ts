@@ -1,24 +1,24 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
 /**
  * Composition root and command line: config -> logger -> STIR material -> sip stack -> b2bua -> listen;
- * SIGINT/SIGTERM close it. `stirgate` alone runs the embedded default configuration.
+ * SIGINT/SIGTERM close it. `stirgate` alone runs the embedded default configuration. Loaded by the entry
+ * (src/main.ts) once it has checked the Node.js version.
  */
 import cluster from 'node:cluster';
-import { StartupError, startStirgate } from './app.js';
-import { pkiInit } from './cli/pki-init.js';
-import { runPrimary } from './cluster/primary.js';
-import { ENV_WORKER_INDEX } from './cluster/protocol.js';
-import { runWorker } from './cluster/worker.js';
+import { StartupError, startStirgate } from '../app.js';
+import { runPrimary } from '../cluster/primary.js';
+import { ENV_WORKER_INDEX } from '../cluster/protocol.js';
+import { runWorker } from '../cluster/worker.js';
 import {
   type Config,
   ConfigError,
   checkConfigFile,
   DEFAULT_CONFIG_YAML,
   loadConfig,
-} from './config/index.js';
-import { subscribeLogEvents } from './log/log-events.js';
-import { createLogger, type Logger } from './log/logger.js';
-import { VERSION } from './version.js';
+} from '../config/index.js';
+import { subscribeLogEvents } from '../log/log-events.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { VERSION } from '../version.js';
+import { pkiInit } from './pki-init.js';
 
 const USAGE = `usage:
   stirgate [--config FILE]          run (embedded default configuration without --config)
@@ -28,7 +28,8 @@ const USAGE = `usage:
   stirgate demo [CALLS]             SIPp UAC -> Stirgate (sign) -> Stirgate (verify) -> SIPp UAS on loopback
   stirgate --version`;
 
-async function main(argv: readonly string[]): Promise<number> {
+/** Runs the command in `argv` (process.argv without node and the script); resolves with the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
   const [cmd, sub, arg] = argv;
   if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
     console.log(USAGE);
@@ -54,7 +55,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (cmd === 'demo') {
     // Lazy: the demo pulls in SIPp process handling that `stirgate` itself never needs.
-    const { runDemo } = await import('./cli/demo.js');
+    const { runDemo } = await import('./demo.js');
     const r = await runDemo(sub !== undefined ? { calls: Number(sub) } : {});
     return r.ok ? 0 : 1;
   }
@@ -142,13 +143,3 @@ async function runCluster(config: Config, logger: Logger): Promise<number> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   return handle.done;
 }
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    console.error('stirgate: fatal:', err);
-    process.exitCode = 1;
-  },
-);
