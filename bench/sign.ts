@@ -3,7 +3,7 @@
  * canonicalisation, PASSporT build, synchronous ES256 signature, Identity header) against raw synchronous
  * `crypto.sign` on the same signing input, key and dsaEncoding, measured in the same run. Build and run:
  *
- *   npx tsc -p tsconfig.build.json && node dist/bench/sign.js
+ *   npx tsc -p tsconfig.build.json && node_modules/.bin/node dist/bench/sign.js
  *
  * First it prints the runtime's raw synchronous P-256 crypto.sign / crypto.verify rates (bench/runtime-crypto.ts),
  * so a slower Node or OpenSSL shows at once. Throughput: raw and Signer run back to back in PAIRS short rounds of one call after another on the main
@@ -393,7 +393,7 @@ async function writeDoc(r: Result): Promise<void> {
     START,
     '## Sign',
     '',
-    'Command: `npx tsc -p tsconfig.build.json && node dist/bench/sign.js --write-doc`',
+    'Command: `npx tsc -p tsconfig.build.json && node_modules/.bin/node dist/bench/sign.js --write-doc`',
     '',
     `Environment: node ${r.node}, ${r.cpus} CPUs (${model}), UV_THREADPOOL_SIZE=${r.threadpool}, ` +
       `load average ${r.loadavg.toFixed(1)} when written.`,

@@ -2,7 +2,7 @@
  * Verification benchmark (RFC 8224 §6.2 verification service core), with raw `crypto.verify` (callback,
  * threadpool) measured in the same run as the baseline. Build and run:
  *
- *   npx tsc -p tsconfig.build.json && node dist/bench/verify.js [--write-doc]
+ *   npx tsc -p tsconfig.build.json && node_modules/.bin/node dist/bench/verify.js [--write-doc]
  *
  * - runtime: first, raw synchronous P-256 crypto.sign / crypto.verify rates of this Node (bench/runtime-crypto.ts).
  * - warm: every certificate already cached; distinct PASSporTs (so replay never short-circuits), N calls kept
@@ -218,7 +218,7 @@ function report(r: VerifyBenchResult): string {
   return [
     '## Verify',
     '',
-    'Command: `npx tsc -p tsconfig.build.json && node dist/bench/verify.js --write-doc`',
+    'Command: `npx tsc -p tsconfig.build.json && node_modules/.bin/node dist/bench/verify.js --write-doc`',
     '',
     `Environment: ${r.env}.`,
     '',
