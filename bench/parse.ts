@@ -2,7 +2,7 @@
  * Parse benchmark for the SIP message layer, with the npm `sip` package's parser as a baseline measured in the
  * same run. Build and run from the repository root:
  *
- *   npx tsc -p tsconfig.build.json && node dist/bench/parse.js [--write-doc]
+ *   npx tsc -p tsconfig.build.json && node_modules/.bin/node dist/bench/parse.js [--write-doc]
  *
  * `--write-doc` rewrites the "Parse" section of docs/performance.md (between `<!-- parse:start -->` and
  * `<!-- parse:end -->`; other sections untouched).
@@ -273,7 +273,7 @@ function writeDoc(results: Rate[], readsRatio: number, parseRatio: number): void
     START,
     '## Parse',
     '',
-    'Command: `npx tsc -p tsconfig.build.json && node dist/bench/parse.js --write-doc`',
+    'Command: `npx tsc -p tsconfig.build.json && node_modules/.bin/node dist/bench/parse.js --write-doc`',
     '',
     `Environment: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), ` +
       `load average ${loadavg()[0]!.toFixed(1)} when written.`,

@@ -3,15 +3,16 @@
  * canonicalisation, PASSporT build, synchronous ES256 signature, Identity header) against raw synchronous
  * `crypto.sign` on the same signing input, key and dsaEncoding, measured in the same run. Build and run:
  *
- *   npx tsc -p tsconfig.build.json && node dist/bench/sign.js
+ *   npx tsc -p tsconfig.build.json && node_modules/.bin/node dist/bench/sign.js
  *
- * Throughput: raw and Signer run back to back in PAIRS short rounds of one call after another on the main
+ * First it prints the runtime's raw synchronous P-256 crypto.sign / crypto.verify rates (bench/runtime-crypto.ts),
+ * so a slower Node or OpenSSL shows at once. Throughput: raw and Signer run back to back in PAIRS short rounds of one call after another on the main
  * thread (alternating which goes first) so load from other processes hits both; the ratio is the median of
  * the per-pair ratios, and the process-CPU-per-signature ratio is reported too. Latency: hrtime around each
  * single call, LAT_CALLS calls of each in interleaved blocks after warm-up, p50/p99. Also reports the
  * main-thread build cost per call (everything Signer does besides the ECDSA operation), and, for reference
  * only, raw `crypto.sign` with a callback on the libuv threadpool (what Signer did before) and jose
- * CompactSign. Total time ≈ 12 s. `--json` prints one JSON object instead of the table; `--write-doc` also
+ * CompactSign. Total time ≈ 14 s. `--json` prints one JSON object instead of the table; `--write-doc` also
  * writes the "Sign" section of docs/performance.md (between `<!-- sign:start -->` and `<!-- sign:end -->`,
  * other sections untouched).
  */
@@ -26,6 +27,7 @@ import { formatIdentityHeader } from '../src/stir/identity-header.js';
 import { encodeClaims, encodedHeaderFor } from '../src/stir/passport.js';
 import { Signer, type SignInput } from '../src/stir/signer.js';
 import { canonicalizeTn } from '../src/stir/tn.js';
+import { formatRuntimeCrypto, measureRuntimeCrypto, type RuntimeCrypto } from './runtime-crypto.js';
 
 /** Interleaved raw/Signer pairs for the throughput ratio (the machine may be shared: pair, then median). */
 const PAIRS = 12;
@@ -121,6 +123,9 @@ function inputs(n: number): SignInput[] {
 
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
+  // First, before anything else loads the machine: the raw rate of this runtime (bench/runtime-crypto.ts).
+  const runtime = measureRuntimeCrypto();
+  if (!json) console.log(formatRuntimeCrypto(runtime));
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const signer = new Signer({ privateKey, x5u: X5U });
   const batch = inputs(1024);
@@ -233,6 +238,7 @@ async function main(): Promise<void> {
   const signerLatencyUs = percentiles(latSigner);
   const result: Result = {
     node: process.version,
+    runtime,
     cpus: availableParallelism(),
     threadpool: Number(process.env['UV_THREADPOOL_SIZE'] ?? 4),
     loadavg: loadavg()[0]!,
@@ -341,6 +347,7 @@ main().catch((err: unknown) => {
 
 type Result = {
   readonly node: string;
+  readonly runtime: RuntimeCrypto;
   readonly cpus: number;
   readonly threadpool: number;
   readonly loadavg: number;
@@ -386,10 +393,12 @@ async function writeDoc(r: Result): Promise<void> {
     START,
     '## Sign',
     '',
-    'Command: `npx tsc -p tsconfig.build.json && node dist/bench/sign.js --write-doc`',
+    'Command: `npx tsc -p tsconfig.build.json && node_modules/.bin/node dist/bench/sign.js --write-doc`',
     '',
     `Environment: node ${r.node}, ${r.cpus} CPUs (${model}), UV_THREADPOOL_SIZE=${r.threadpool}, ` +
       `load average ${r.loadavg.toFixed(1)} when written.`,
+    '',
+    `${formatRuntimeCrypto(r.runtime).replace(/^runtime: /, 'Runtime: ')}.`,
     '',
     'Signing core = `Signer.signSync` (which `sign()` wraps in a resolved promise: one microtask',
     'hop): canonicalise the numbers, build the canonical PASSporT JSON, base64url, ES256 with synchronous',

@@ -2,8 +2,9 @@
  * Verification benchmark (RFC 8224 §6.2 verification service core), with raw `crypto.verify` (callback,
  * threadpool) measured in the same run as the baseline. Build and run:
  *
- *   npx tsc -p tsconfig.build.json && node dist/bench/verify.js [--write-doc]
+ *   npx tsc -p tsconfig.build.json && node_modules/.bin/node dist/bench/verify.js [--write-doc]
  *
+ * - runtime: first, raw synchronous P-256 crypto.sign / crypto.verify rates of this Node (bench/runtime-crypto.ts).
  * - warm: every certificate already cached; distinct PASSporTs (so replay never short-circuits), N calls kept
  *   at concurrency 64 and 1; rate compared with crypto.verify on the same tokens at the same concurrency.
  * - cold: N=200 concurrent calls for one x5u URL on an empty cache against a loopback x5u server: fetches made,
@@ -25,6 +26,7 @@ import { startX5uServer } from '../src/stir/pki/x5u-server.js';
 import { MemoryReplayStore } from '../src/stir/replay-store.js';
 import { Signer } from '../src/stir/signer.js';
 import { Verifier } from '../src/stir/verifier.js';
+import { formatRuntimeCrypto, measureRuntimeCrypto, type RuntimeCrypto } from './runtime-crypto.js';
 
 const ORIG = '12025550100';
 const DEST = '12025550101';
@@ -85,6 +87,7 @@ export interface VerifyBenchResult {
     readonly passed: number;
   };
   readonly env: string;
+  readonly runtime: RuntimeCrypto;
 }
 
 export async function main(opts: { writeDoc?: boolean } = {}): Promise<VerifyBenchResult> {
@@ -93,6 +96,9 @@ export async function main(opts: { writeDoc?: boolean } = {}): Promise<VerifyBen
     process.exit(2);
   }, DEADLINE_MS);
   deadline.unref();
+  // First, on an idle process: the raw rate of this runtime (bench/runtime-crypto.ts).
+  const runtime = measureRuntimeCrypto();
+  console.log(formatRuntimeCrypto(runtime));
   const dir = await mkdtemp(join(tmpdir(), 'stirgate-bench-verify-'));
   const pki = await createDevPki(dir);
   const server = await startX5uServer({ files: { 'sp.pem': pki.spChainPem } });
@@ -190,7 +196,7 @@ export async function main(opts: { writeDoc?: boolean } = {}): Promise<VerifyBen
 
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
     const env = `node ${process.version}, ${availableParallelism()} CPUs (${cpu.trim()}), UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`;
-    const result: VerifyBenchResult = { warm64, raw64, warm1, raw1, cold: coldResult, env };
+    const result: VerifyBenchResult = { warm64, raw64, warm1, raw1, cold: coldResult, env, runtime };
     const text = report(result);
     console.log(text);
     if (opts.writeDoc) await writeDoc(text);
@@ -212,9 +218,11 @@ function report(r: VerifyBenchResult): string {
   return [
     '## Verify',
     '',
-    'Command: `npx tsc -p tsconfig.build.json && node dist/bench/verify.js --write-doc`',
+    'Command: `npx tsc -p tsconfig.build.json && node_modules/.bin/node dist/bench/verify.js --write-doc`',
     '',
     `Environment: ${r.env}.`,
+    '',
+    `${formatRuntimeCrypto(r.runtime).replace(/^runtime: /, 'Runtime: ')}.`,
     '',
     'Warm cache (certificate parsed and path-checked once, then every call = parse + checks + one ES256',
     'verification on the threadpool + replay store). Baseline: raw `crypto.verify(sha256, ..., callback)` on the',

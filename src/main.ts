@@ -1,154 +1,25 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
 /**
- * Composition root and command line: config -> logger -> STIR material -> sip stack -> b2bua -> listen;
- * SIGINT/SIGTERM close it. `stirgate` alone runs the embedded default configuration.
+ * The `stirgate` entry (package.json `bin`). ESM links every static import before any code runs, and the
+ * command line (src/cli/main.ts) imports modules an older Node cannot link; so this module statically imports
+ * only src/node-version.ts (which imports nothing), checks the running Node.js, and only then loads the CLI.
+ * On an older Node: one line on stderr, exit 1.
  */
-import cluster from 'node:cluster';
-import { StartupError, startStirgate } from './app.js';
-import { pkiInit } from './cli/pki-init.js';
-import { runPrimary } from './cluster/primary.js';
-import { ENV_WORKER_INDEX } from './cluster/protocol.js';
-import { runWorker } from './cluster/worker.js';
-import {
-  type Config,
-  ConfigError,
-  checkConfigFile,
-  DEFAULT_CONFIG_YAML,
-  loadConfig,
-} from './config/index.js';
-import { subscribeLogEvents } from './log/log-events.js';
-import { createLogger, type Logger } from './log/logger.js';
-import { VERSION } from './version.js';
+import { nodeVersionProblem } from './node-version.js';
 
-const USAGE = `usage:
-  stirgate [--config FILE]          run (embedded default configuration without --config)
-  stirgate config check FILE        validate a configuration file and print every problem
-  stirgate config print-default     print the embedded default configuration
-  stirgate pki init DIR             create a development STI-CA, SP certificate (TNAuthList) and key
-  stirgate demo [CALLS]             SIPp UAC -> Stirgate (sign) -> Stirgate (verify) -> SIPp UAS on loopback
-  stirgate --version`;
-
-async function main(argv: readonly string[]): Promise<number> {
-  const [cmd, sub, arg] = argv;
-  if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    console.log(USAGE);
-    return 0;
-  }
-  if (cmd === '--version') {
-    console.log(VERSION);
-    return 0;
-  }
-  if (cmd === 'config' && sub === 'check' && arg !== undefined) {
-    const r = await checkConfigFile(arg);
-    if (r.ok) {
-      console.log(`${arg}: ok`);
-      return 0;
-    }
-    for (const p of r.problems)
-      console.error(`${arg}: ${p.path}: ${p.message}${p.line !== undefined ? ` (line ${p.line})` : ''}`);
-    return 1;
-  }
-  if (cmd === 'config' && sub === 'print-default') {
-    process.stdout.write(DEFAULT_CONFIG_YAML);
-    return 0;
-  }
-  if (cmd === 'demo') {
-    // Lazy: the demo pulls in SIPp process handling that `stirgate` itself never needs.
-    const { runDemo } = await import('./cli/demo.js');
-    const r = await runDemo(sub !== undefined ? { calls: Number(sub) } : {});
-    return r.ok ? 0 : 1;
-  }
-  if (cmd === 'pki' && sub === 'init' && arg !== undefined) {
-    await pkiInit(arg);
-    return 0;
-  }
-  let file: string | undefined;
-  if (cmd === '--config' || cmd === '-c') {
-    if (sub === undefined) {
-      console.error(USAGE);
-      return 2;
-    }
-    file = sub;
-  } else if (cmd !== undefined) {
-    console.error(USAGE);
-    return 2;
-  }
-  return run(file);
+const problem = nodeVersionProblem(process.versions.node);
+if (problem !== undefined) {
+  process.stderr.write(`${problem}\n`);
+  process.exitCode = 1;
+} else {
+  const { main } = await import('./cli/main.js');
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error('stirgate: fatal:', err);
+      process.exitCode = 1;
+    },
+  );
 }
-
-async function run(file: string | undefined): Promise<number> {
-  let config: Awaited<ReturnType<typeof loadConfig>>;
-  try {
-    config = await loadConfig({
-      ...(file !== undefined ? { file } : {}),
-      env: process.env,
-      version: VERSION,
-    });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      return 1;
-    }
-    throw err;
-  }
-  const logger = createLogger({ level: config.log.level });
-  if (config.workers > 1) return runCluster(config, logger);
-  const stopLogEvents = subscribeLogEvents(logger); // SIP traces too, when log.level is trace
-  const app = await startStirgate(config, logger).catch(startupFailed(logger));
-  if (app === undefined) return 1;
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'stopping');
-      app.close().then(resolve, resolve);
-      stopLogEvents();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
-  return 0;
-}
-
-/** A StartupError is logged and printed (its message names the key or file) and gives undefined; others rethrow. */
-function startupFailed(logger: Logger): (err: unknown) => undefined {
-  return (err) => {
-    if (!(err instanceof StartupError)) throw err;
-    logger.fatal({ code: err.code, err: err.cause }, err.message);
-    console.error(`stirgate: ${err.message}`);
-    return undefined;
-  };
-}
-
-/** `workers` > 1: this process is the primary (forks, aggregates) or one of the SIP workers (src/cluster/). */
-async function runCluster(config: Config, logger: Logger): Promise<number> {
-  if (cluster.isWorker) {
-    // Every line a worker writes (its element and the event logs) names it.
-    const log = logger.child({ worker: Number(process.env[ENV_WORKER_INDEX]) });
-    const stopLogEvents = subscribeLogEvents(log);
-    const code = await runWorker(config, log);
-    stopLogEvents();
-    if (process.connected) process.disconnect(); // the IPC channel would keep this process alive
-    return code;
-  }
-  const handle = await runPrimary(config, logger).catch(startupFailed(logger));
-  if (handle === undefined) return 1;
-  const stop = (signal: string) => {
-    logger.info({ signal }, 'stopping');
-    handle.stop();
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  return handle.done;
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    console.error('stirgate: fatal:', err);
-    process.exitCode = 1;
-  },
-);

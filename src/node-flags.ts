@@ -1,7 +1,7 @@
 /**
  * The V8 flags Stirgate is launched with, everywhere it is launched: the `stirgate` bin (the shebang of
  * src/main.ts), `npm start` / `npm run demo`, the Dockerfile and the load bench. A test keeps them in step
- * (test/unit/node-flags.test.ts). They cannot be set from inside the process: V8 sizes its heap at start.
+ * (test/repo/node-flags.test.ts). They cannot be set from inside the process: V8 sizes its heap at start.
  *
  * `--max-semi-space-size=4` (MiB, default 16): a smaller young generation. Every scavenge stops the event
  * loop for as long as it takes to copy what is still alive, and on the SIP path that is the state of the calls

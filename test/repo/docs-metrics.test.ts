@@ -1,8 +1,8 @@
 // docs/metrics.md must list exactly the metric families /metrics serves, with the same types.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../../src/log/logger.js';
-import { type MetricsEndpoint, startMetrics } from '../../../src/metrics/start-metrics.js';
-import { documentedSeries } from './support.js';
+import { createLogger } from '../../src/log/logger.js';
+import { type MetricsEndpoint, startMetrics } from '../../src/metrics/start-metrics.js';
+import { documentedSeries } from '../unit/metrics/support.js';
 
 describe('docs/metrics.md', () => {
   let endpoint: MetricsEndpoint;

@@ -1,8 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { VERIFY_CODES, VERIFY_OUTCOMES } from '../../../src/stir/codes.js';
+import { VERIFY_CODES, VERIFY_OUTCOMES } from '../../src/stir/codes.js';
 
-const doc = await readFile(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
+const doc = await readFile(new URL('../../docs/errors.md', import.meta.url), 'utf8');
 
 /** Rows of the markdown table whose first cell is a `code`. */
 function row(code: string): string[] | undefined {
@@ -25,7 +25,7 @@ describe('docs/errors.md', () => {
   });
 
   it('lists every SipParseErrorCode', async () => {
-    const src = await readFile(new URL('../../../src/sip/message/errors.ts', import.meta.url), 'utf8');
+    const src = await readFile(new URL('../../src/sip/message/errors.ts', import.meta.url), 'utf8');
     const codes = [...src.matchAll(/\|\s*'([a-z_]+)'/g)].map((m) => m[1]!);
     expect(codes.length).toBeGreaterThan(10);
     for (const code of codes) expect(row(code), `docs/errors.md has no row for ${code}`).toBeDefined();

@@ -3,7 +3,12 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { dashboardExpressions, documentedSeries, loadDashboard, seriesNames } from './support.js';
+import {
+  dashboardExpressions,
+  documentedSeries,
+  loadDashboard,
+  seriesNames,
+} from '../unit/metrics/support.js';
 
 interface Panel {
   id: number;
@@ -15,7 +20,7 @@ interface Panel {
 }
 
 async function readYaml(path: string): Promise<unknown> {
-  return parse(await readFile(new URL(`../../../${path}`, import.meta.url), 'utf8')) as unknown;
+  return parse(await readFile(new URL(`../../${path}`, import.meta.url), 'utf8')) as unknown;
 }
 
 function allPanels(panels: Panel[]): Panel[] {

@@ -7,14 +7,14 @@ import {
   describeConfig,
   parseConfig,
   renderConfigTable,
-} from '../../../src/config/index.js';
+} from '../../src/config/index.js';
 
 /**
  * docs/config.md embeds three generated blocks between markers: the key table (from the schema), the embedded
  * default, and a real error message. They must match the code. To refresh them after a schema change:
- *   STIRGATE_UPDATE_DOCS=1 npx vitest run test/unit/config/config-docs.test.ts
+ *   STIRGATE_UPDATE_DOCS=1 npx vitest run test/repo/config-docs.test.ts
  */
-const DOC = join(import.meta.dirname, '../../../docs/config.md');
+const DOC = join(import.meta.dirname, '../../docs/config.md');
 
 /** A config with several mistakes; its real error message is shown in docs/config.md. */
 const BAD_EXAMPLE = `trunks:

@@ -5,10 +5,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { parseConfig } from '../../../src/config/index.js';
-import type { Config } from '../../../src/config/types.js';
+import { parseConfig } from '../../src/config/index.js';
+import type { Config } from '../../src/config/types.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 interface Service {
   build?: string | { context: string; dockerfile?: string };
