@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchX5u, type ResolveAll } from '../../../src/stir/certs/fetch.js';
-import { checkAddress, checkX5uUrl, createX5uPolicy } from '../../../src/stir/certs/x5u-policy.js';
-import { createDevPki, issueCertificate } from '../../../src/stir/pki/dev-pki.js';
-import { startX5uServer } from '../../../src/stir/pki/x5u-server.js';
+import { fetchX5u, type ResolveAll } from '../../../../src/stir/certs/fetch.js';
+import { checkAddress, checkX5uUrl, createX5uPolicy } from '../../../../src/stir/certs/x5u-policy.js';
+import { createDevPki, issueCertificate } from '../../../../src/stir/pki/dev-pki.js';
+import { startX5uServer } from '../../../../src/stir/pki/x5u-server.js';
 
 const strict = createX5uPolicy();
 

@@ -12,14 +12,14 @@ import {
   readNode,
   readOid,
   readSmallInteger,
-} from '../../../src/stir/certs/der.js';
+} from '../../../../src/stir/certs/der.js';
 import {
   encodeTnAuthList,
   findTnAuthList,
   parseTnAuthListValue,
   readTnAuthList,
-} from '../../../src/stir/certs/tnauthlist.js';
-import { createDevPki, type DevPki, issueCertificate } from '../../../src/stir/pki/dev-pki.js';
+} from '../../../../src/stir/certs/tnauthlist.js';
+import { createDevPki, type DevPki, issueCertificate } from '../../../../src/stir/pki/dev-pki.js';
 
 describe('der reader (X.690)', () => {
   it('reads short and long form lengths', () => {

@@ -2,11 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CertCacheEvent, channels } from '../../../src/events.js';
-import { CertCache, type CertCacheOptions, maxAgeMs } from '../../../src/stir/certs/cert-cache.js';
-import type { FetchX5uResult } from '../../../src/stir/certs/fetch.js';
-import { TrustStore } from '../../../src/stir/certs/trust.js';
-import { createDevPki, type DevPki, issueCertificate } from '../../../src/stir/pki/dev-pki.js';
+import { type CertCacheEvent, channels } from '../../../../src/events.js';
+import { CertCache, type CertCacheOptions, maxAgeMs } from '../../../../src/stir/certs/cert-cache.js';
+import type { FetchX5uResult } from '../../../../src/stir/certs/fetch.js';
+import { TrustStore } from '../../../../src/stir/certs/trust.js';
+import { createDevPki, type DevPki, issueCertificate } from '../../../../src/stir/pki/dev-pki.js';
 
 const S = 1000;
 const H = 3_600_000;

@@ -4,17 +4,17 @@ import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pkiInit } from '../../../src/cli/pki-init.js';
-import { findTnAuthList } from '../../../src/stir/certs/tnauthlist.js';
-import { splitPemCertificates } from '../../../src/stir/keys.js';
+import { pkiInit } from '../../../../src/cli/pki-init.js';
+import { findTnAuthList } from '../../../../src/stir/certs/tnauthlist.js';
+import { splitPemCertificates } from '../../../../src/stir/keys.js';
 import {
   createDevPki,
   createRootCa,
   type DevPki,
   issueCertificate,
   loadOrCreateDevPki,
-} from '../../../src/stir/pki/dev-pki.js';
-import { startX5uServer } from '../../../src/stir/pki/x5u-server.js';
+} from '../../../../src/stir/pki/dev-pki.js';
+import { startX5uServer } from '../../../../src/stir/pki/x5u-server.js';
 
 describe('dev PKI', () => {
   let root: string;

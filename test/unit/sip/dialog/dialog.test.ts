@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Dialog, targetFromUriText, uriOnly } from '../../../src/sip/dialog/dialog.js';
-import type { Target } from '../../../src/sip/transport/types.js';
+import { Dialog, targetFromUriText, uriOnly } from '../../../../src/sip/dialog/dialog.js';
+import type { Target } from '../../../../src/sip/transport/types.js';
 
 const FALLBACK: Target = { protocol: 'udp', remote: { address: '127.0.0.9', port: 5999 } };
 
