@@ -6,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { concatBytes, DerTag, encodeOidValue, encodeTlv } from '../../../../src/stir/certs/der.js';
 import { parseCertificates, parseCrlSerials, TrustStore } from '../../../../src/stir/certs/trust.js';
 import { subjectNameDer, toPem } from '../../../../src/stir/pki/cert-builder.js';
-import { createDevPki, createRootCa, type DevPki, issueCertificate } from '../../../../src/stir/pki/dev-pki.js';
+import {
+  createDevPki,
+  createRootCa,
+  type DevPki,
+  issueCertificate,
+} from '../../../../src/stir/pki/dev-pki.js';
 
 const DAY = 86_400_000;
 let dir: string;
