@@ -32,7 +32,7 @@ describe('docs/errors.md', () => {
   });
 
   it('lists every error class with the codes of its union, and every class extends StirgateError', async () => {
-    const src = new URL('../../../src/', import.meta.url);
+    const src = new URL('../../src/', import.meta.url);
     const files = (await readdir(src, { recursive: true })).filter((f) => f.endsWith('.ts'));
     const classes: { name: string; file: string; codes: string[] }[] = [];
     const direct: string[] = [];
