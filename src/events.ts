@@ -42,7 +42,7 @@ export type { CertCacheEvent, SignEvent, StirEventMap, VerifyEvent } from './sti
 /** `stirgate:stir:sign`, `stirgate:stir:verify`, `stirgate:stir:cert_cache`. */
 export const channels = stirChannels;
 
-// --- STIR hooks (src/b2bua/stir-hooks.ts) ------------------------------------------------------------------
+// --- STIR hooks (src/b2bua/signing-hook.ts, verification-hook.ts) -------------------------------------------
 
 /** Why a call from an originating trunk went out unsigned (docs/errors.md "Signing outcomes"). */
 export type UnsignedReason =

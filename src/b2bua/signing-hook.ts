@@ -1,4 +1,4 @@
-import { decisionChannels } from '../events.js';
+import { decisionChannels, type UnsignedReason } from '../events.js';
 import { decideAttestation, EMPTY_NUMBER_SET, type NumberSet } from '../policy/attestation.js';
 import type { Signer } from '../stir/signer.js';
 import { canonicalizeTn } from '../stir/tn.js';
@@ -88,11 +88,7 @@ export class SigningHook implements InviteHook {
     return { action: 'continue', edits: replaced ? [REMOVE_IDENTITY, add] : [add] };
   }
 
-  #publish(
-    trunk: string,
-    attest: 'A' | 'B' | 'C' | 'unsigned',
-    reason?: 'no_calling_number' | 'unknown_customer' | 'sign_failed' | 'kept_customer_identity',
-  ): void {
+  #publish(trunk: string, attest: 'A' | 'B' | 'C' | 'unsigned', reason?: UnsignedReason): void {
     if (decisionChannels.attestation.hasSubscribers) {
       decisionChannels.attestation.publish(
         reason === undefined ? { trunk, attest } : { trunk, attest, reason },
