@@ -38,7 +38,7 @@ export class Call {
    */
   edits: readonly LegEdit[] = NO_EDITS;
   /** What the hooks learned about the call (signing, verification), for the traceback record. */
-  readonly facts: CallFacts = {};
+  facts: CallFacts = {};
   /**
    * The A-leg INVITE and its server transaction: needed until the call is answered and ACKed, then
    * released (`release()`) so an established call holds only its two dialogs.
@@ -134,7 +134,11 @@ export class Call {
     return this.#log;
   }
 
-  /** Drop what an established call no longer needs (the INVITEs and the A-leg INVITE transaction). */
+  /**
+   * Drop what an established call no longer needs: the INVITEs, the A-leg INVITE transaction, and the hooks'
+   * edits and facts (no B-leg INVITE is built after the answer, and the traceback record was published when
+   * the call was forwarded). The edits hold the Identity header and the facts the PASSporT: ~0.8 KiB a call.
+   */
   release(): void {
     const undo = this.#onRelease;
     this.#onRelease = undefined;
@@ -143,6 +147,8 @@ export class Call {
     this.aTx = undefined;
     this.bInvite = undefined;
     this.bTx = undefined;
+    this.edits = NO_EDITS;
+    this.facts = RELEASED_FACTS;
   }
 
   /** Run `fn` at release() (once). */
@@ -193,6 +199,9 @@ export class Call {
     this.#timers = undefined;
   }
 }
+
+/** The facts of every released call: nothing left to record, and nothing may write here. */
+const RELEASED_FACTS: CallFacts = Object.freeze({});
 
 export function other(side: Side): Side {
   return side === 'a' ? 'b' : 'a';

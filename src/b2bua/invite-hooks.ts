@@ -46,6 +46,7 @@ export interface VerifiedFacts {
   readonly iat?: number;
   readonly x5u?: string;
   readonly spc?: string;
+  readonly subject?: string;
 }
 
 /** Filled in by the hooks of one call; read by later hooks and by the call's traceback record. */

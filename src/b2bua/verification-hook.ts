@@ -49,6 +49,7 @@ export class VerificationHook implements InviteHook {
       ...(result.iat !== undefined ? { iat: result.iat } : {}),
       ...(result.x5u !== undefined ? { x5u: result.x5u } : {}),
       ...(result.spc !== undefined ? { spc: result.spc } : {}),
+      ...(result.subject !== undefined ? { subject: result.subject } : {}),
     };
     if (decisionChannels.verification.hasSubscribers) {
       decisionChannels.verification.publish({

@@ -78,6 +78,8 @@ export interface VerifyResult {
   readonly x5u?: string;
   /** SPC from the signer's certificate TNAuthList. */
   readonly spc?: string;
+  /** The signer's certificate subject (PreparedCert.subject). */
+  readonly subject?: string;
   readonly iat?: number;
   /** Whether the certificate came from memory ('hit'), needed a fetch ('miss'), or was not reached. */
   readonly cache: 'hit' | 'miss' | 'none';
@@ -90,6 +92,7 @@ interface Acc {
   origid?: string;
   x5u?: string;
   spc?: string;
+  subject?: string;
   iat?: number;
   cache: 'hit' | 'miss' | 'none';
 }
@@ -100,6 +103,7 @@ function out(code: VerifyCode, acc: Acc, detail?: string): VerifyResult {
   if (acc.origid !== undefined) r.origid = acc.origid;
   if (acc.x5u !== undefined) r.x5u = acc.x5u;
   if (acc.spc !== undefined) r.spc = acc.spc;
+  if (acc.subject !== undefined) r.subject = acc.subject;
   if (acc.iat !== undefined) r.iat = acc.iat;
   if (detail !== undefined) r.detail = detail;
   return r;
@@ -282,6 +286,7 @@ export class Verifier {
     const entry = lookup.result;
     if (!entry.ok) return out(entry.code, acc, entry.detail);
     acc.spc = entry.cert.spc;
+    acc.subject = entry.cert.subject;
 
     // 8. RFC 5280 §6.1.3: every certificate in the path valid at iat and now; not revoked.
     const time = this.#trust.checkTime(entry.cert, [claims.iat * 1000, now]);

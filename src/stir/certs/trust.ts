@@ -24,6 +24,8 @@ export interface PreparedCert {
   readonly publicKey: KeyObject;
   /** Service provider code from the leaf's TNAuthList (ATIS-1000080 §6.4.1). */
   readonly spc: string;
+  /** The leaf's subject, one line (`C=US, O=..., CN=...`): with the SPC, who to ask next in a traceback. */
+  readonly subject: string;
   /** Latest notBefore and earliest notAfter over the path, in ms since the epoch. */
   readonly notBeforeMs: number;
   readonly notAfterMs: number;
@@ -235,6 +237,7 @@ export class TrustStore {
         path,
         publicKey: key,
         spc: tnal.value.spc,
+        subject: leaf.subject.split('\n').join(', '),
         notBeforeMs,
         notAfterMs,
         serials: path.map((c) => normaliseSerial(c.serialNumber)),

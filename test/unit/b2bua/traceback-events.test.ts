@@ -67,6 +67,7 @@ describe('traceback events', () => {
       verified: { code: 'passed', verstat: 'TN-Validation-Passed', attest: 'A', origid: ORIGID },
     });
     expect(record?.kind === 'call' && record.verified?.spc).toBe(fx.pki.spc);
+    expect(record?.kind === 'call' && record.verified?.subject).toMatch(/CN=/);
     expect(end).toMatchObject({
       kind: 'end',
       key: record!.key,
