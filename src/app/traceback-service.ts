@@ -44,10 +44,11 @@ export async function startTracebackStore(
   opts: { readonly subscribe: boolean },
 ): Promise<TracebackService> {
   const file = tracebackFile(config);
-  const store = await TracebackStoreThread.open({
-    file,
-    retentionDays: config.traceback.retentionDays,
-  }).catch((cause: unknown) => {
+  const store = await TracebackStoreThread.open(
+    { file, retentionDays: config.traceback.retentionDays },
+    (message) =>
+      logger.warn({ event: 'traceback_retention_failed', message }, 'traceback retention batch failed'),
+  ).catch((cause: unknown) => {
     throw new StartupError('data_dir', `traceback.file: cannot open ${file}: ${(cause as Error).message}`, {
       cause,
     });

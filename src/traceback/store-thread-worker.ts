@@ -35,6 +35,7 @@ function serve(store: SqliteTracebackStore): void {
           onPass: (n) => {
             if (n > 0) reply({ t: 'pruned', n });
           },
+          onError: (err) => reply({ t: 'retention_failed', message: (err as Error).message ?? String(err) }),
         })
       : undefined;
   retention?.start();

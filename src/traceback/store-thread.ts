@@ -58,7 +58,9 @@ export type StoreReply =
       readonly message: string;
     }
   /** Background retention removed `n` records. */
-  | { readonly t: 'pruned'; readonly n: number };
+  | { readonly t: 'pruned'; readonly n: number }
+  /** A retention batch failed (disk, lock); the next pass retries. */
+  | { readonly t: 'retention_failed'; readonly message: string };
 
 interface Pending {
   readonly resolve: (value: unknown) => void;
@@ -72,23 +74,31 @@ export class TracebackStoreThread implements TracebackStore {
   #down: string | undefined;
   #closed: Promise<void> | undefined;
   #pruned = 0;
+  readonly #onRetentionError: ((message: string) => void) | undefined;
 
-  private constructor(worker: Worker) {
+  private constructor(worker: Worker, onRetentionError: ((message: string) => void) | undefined) {
     this.#worker = worker;
+    this.#onRetentionError = onRetentionError;
     worker.on('message', (m: StoreReply) => this.#onReply(m));
     worker.on('error', (err) => this.#fail(`store thread failed: ${err.message}`));
     worker.on('exit', (code) => this.#fail(`store thread exited (code ${code})`));
   }
 
-  /** Start the thread and open the store in it; rejects with `store_open_failed` (the store's message). */
-  static open(opts: StoreThreadOptions): Promise<TracebackStoreThread> {
+  /**
+   * Start the thread and open the store in it; rejects with `store_open_failed` (the store's message).
+   * `onRetentionError` hears of a failed retention batch (the thread has no logger).
+   */
+  static open(
+    opts: StoreThreadOptions,
+    onRetentionError?: (message: string) => void,
+  ): Promise<TracebackStoreThread> {
     const worker = spawnStoreWorker(opts);
     return new Promise((resolve, reject) => {
       const onFirst = (m: StoreReply): void => {
         worker.off('message', onFirst);
         worker.off('error', onError);
         if (m.t === 'ready') {
-          resolve(new TracebackStoreThread(worker));
+          resolve(new TracebackStoreThread(worker, onRetentionError));
           return;
         }
         const message = m.t === 'open_failed' ? m.message : `unexpected first message ${m.t}`;
@@ -146,6 +156,10 @@ export class TracebackStoreThread implements TracebackStore {
   #onReply(m: StoreReply): void {
     if (m.t === 'pruned') {
       this.#pruned += m.n;
+      return;
+    }
+    if (m.t === 'retention_failed') {
+      this.#onRetentionError?.(m.message);
       return;
     }
     if (m.t !== 'ok' && m.t !== 'failed') return;
