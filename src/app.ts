@@ -6,14 +6,21 @@ import { buildRouting } from './app/routing.js';
 import { startSigning } from './app/signing-service.js';
 import { createSipStack, listenSip, localEndpoints } from './app/sip-stack.js';
 import { prepareState, rolesOf } from './app/state.js';
+import {
+  startTracebackForwarder,
+  startTracebackStore,
+  type TracebackService,
+} from './app/traceback-service.js';
 import { createVerification } from './app/verification-service.js';
 import { B2bua } from './b2bua/b2bua.js';
 import type { Config } from './config/index.js';
+import type { TracebackEvent } from './events.js';
 import type { Logger } from './log/logger.js';
 import type { TransportLayer } from './sip/transport/index.js';
 import type { DatagramSteer, Endpoint, TransportProtocol } from './sip/transport/types.js';
 import type { CertCache } from './stir/certs/cert-cache.js';
 import type { ReplayStore } from './stir/replay-store.js';
+import type { TracebackStore } from './traceback/store.js';
 
 export { StartupError, type StartupErrorCode } from './app/startup-error.js';
 export { prepareState } from './app/state.js';
@@ -32,6 +39,8 @@ export interface WorkerSeams {
   readonly replay: ReplayStore;
   /** The worker's registry, for the primary's aggregated /metrics. */
   setRegistry(registry: Registry): void;
+  /** Hands a batch of traceback records to the primary, which stores them (resolves once sent). */
+  readonly traceback: (batch: readonly TracebackEvent[]) => Promise<void>;
 }
 
 /** A running element: what tests and main need to observe and stop it. */
@@ -43,6 +52,8 @@ export interface Stirgate {
   readonly x5u: string | undefined;
   /** URL of /metrics when `metrics.listen` is set. */
   readonly metricsUrl: string | undefined;
+  /** The traceback store, for queries (the admin API); undefined when traceback is off or in a cluster worker. */
+  readonly traceback: TracebackStore | undefined;
   stats(): {
     calls: number;
     dialogs: number;
@@ -71,6 +82,11 @@ export async function startStirgate(input: Config, logger: Logger, worker?: Work
       ? await createVerification(config, devPki, worker?.replay)
       : undefined;
 
+    // Before the B2BUA: the writer subscribes before the first call, and (closers run last first) it
+    // flushes after the B2BUA has ended its calls and published their ends.
+    const traceback = await startTraceback(config, logger, worker);
+    if (traceback !== undefined) closers.add(() => traceback.close());
+
     const { transport, transactions } = createSipStack(config, closers, worker);
     const { router, unmatchedTrunk } = buildRouting(config);
     const b2bua = new B2bua({
@@ -95,18 +111,37 @@ export async function startStirgate(input: Config, logger: Logger, worker?: Work
     closers.add(() => b2bua.close());
 
     const stats = elementStats(b2bua, transactions, transport, verification?.certCache);
-    const metricsUrl = await startMetricsService(config, stats, closers, logger, worker);
+    const metricsUrl = await startMetricsService(config, stats, closers, logger, worker, traceback?.metrics);
     const endpoints = await listenSip(transport, config);
     const x5u = signing?.x5u;
     logger.info(
       { endpoints: endpoints.map((e) => `${e.protocol}:${e.local.address}:${e.local.port}`), x5u },
       'stirgate listening',
     );
-    return { config, endpoints, x5u, metricsUrl, stats, close: () => closers.closeAll() };
+    return {
+      config,
+      endpoints,
+      x5u,
+      metricsUrl,
+      traceback: traceback?.store,
+      stats,
+      close: () => closers.closeAll(),
+    };
   } catch (err) {
     await closers.closeAll();
     throw err;
   }
+}
+
+/** Traceback records: the store and its writer here, or in a cluster worker a writer forwarding to the primary. */
+async function startTraceback(
+  config: Config,
+  logger: Logger,
+  worker: WorkerSeams | undefined,
+): Promise<TracebackService | undefined> {
+  if (!config.traceback.enabled) return undefined;
+  if (worker !== undefined) return startTracebackForwarder(config, logger, worker.traceback);
+  return startTracebackStore(config, logger, { subscribe: true });
 }
 
 function elementStats(

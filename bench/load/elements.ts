@@ -59,6 +59,8 @@ export interface ElementOptions {
   readonly kamailioShmMb: number;
   /** Stirgate only: `workers` (SIP worker processes; 1: a single process, as before cluster mode). */
   readonly stirgateWorkers: number;
+  /** Stirgate only: `traceback.enabled` (records in data_dir/traceback.db). */
+  readonly traceback: boolean;
   /** Stirgate only, experiment: SO_RCVBUF the probe forces on its UDP sockets (0: unchanged). */
   readonly stirgateRcvbuf: number;
   /** Stirgate only: extra node flags (--cpu-prof, --expose-gc). */
@@ -215,6 +217,7 @@ export function stirgateConfig(o: ElementOptions): string {
   lines.push(
     `data_dir: ${join(o.dir, 'data')}`,
     `metrics: { listen: "127.0.0.1:${o.metricsPort}" }`,
+    `traceback: { enabled: ${o.traceback} }`,
     'log: { level: info }',
     '',
   );

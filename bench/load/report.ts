@@ -27,6 +27,8 @@ export interface LoadReport {
     readonly kamailioShmMb: number;
     /** Stirgate `workers` (absent in reports written before cluster mode: 1). */
     readonly stirgateWorkers?: number;
+    /** Stirgate `traceback.enabled` (absent in reports written before traceback: off). */
+    readonly traceback?: boolean;
     readonly stirgateRcvbuf: number;
   };
   readonly raw: RawCrypto;

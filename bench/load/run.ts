@@ -14,6 +14,7 @@
  *
  * Flags: --quick, --no-doc, --keep (keep the scratch directory), --only=sign,verify,memory,
  * --elements=kamailio,stirgate, --rates=1000,1500,..., --minutes=N (budget, default 18),
+ * --traceback=off (Stirgate without traceback records, to measure their cost),
  * --kamailio-workers=N (-n, default 2), --kamailio-shm=MB (-m, default 1024), --stirgate-workers=N
  * (Stirgate `workers`, default 2: as many SIP worker processes as Kamailio's), --stirgate-rcvbuf=BYTES
  * (experiment: SO_RCVBUF forced on Stirgate's UDP sockets by the probe), --profile (profile Stirgate with
@@ -140,7 +141,8 @@ async function main(): Promise<number> {
   );
   log(`scratch directory ${tmp}${s.quick ? ' (quick mode: short steps, no doc)' : ''}`);
   log(
-    `stirgate: workers ${s.stirgateWorkers}${s.stirgateWorkers > 1 ? ' (cluster primary + SIP workers)' : ' (one process)'}; ` +
+    `stirgate: workers ${s.stirgateWorkers}${s.stirgateWorkers > 1 ? ' (cluster primary + SIP workers)' : ' (one process)'}, ` +
+      `traceback ${s.traceback ? 'on' : 'off'}; ` +
       `kamailio: -n ${s.kamailioWorkers} -m ${s.kamailioShmMb}`,
   );
 
@@ -237,6 +239,7 @@ async function main(): Promise<number> {
       kamailioWorkers: s.kamailioWorkers,
       kamailioShmMb: s.kamailioShmMb,
       stirgateWorkers: s.stirgateWorkers,
+      traceback: s.traceback,
       stirgateRcvbuf: s.stirgateRcvbuf,
     },
     raw,

@@ -37,6 +37,8 @@ export interface Settings {
    * UDP workers; 1: the single process).
    */
   readonly stirgateWorkers: number;
+  /** Stirgate `traceback.enabled` (`--traceback=off` measures its cost against the default, on). */
+  readonly traceback: boolean;
   /** Experiment: SO_RCVBUF forced on Stirgate's UDP sockets by the probe (0: Stirgate as it is). */
   readonly stirgateRcvbuf: number;
 }
@@ -46,7 +48,7 @@ export function settings(argv: readonly string[]): Settings {
   const value = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   const unknown = argv.filter(
     (a) =>
-      !/^--(quick|no-doc|keep|profile|profile-at=\d+|only=.*|elements=.*|rates=.*|minutes=.*|kamailio-workers=\d+|kamailio-shm=\d+|stirgate-workers=\d+|stirgate-rcvbuf=\d+)$/.test(
+      !/^--(quick|no-doc|keep|profile|profile-at=\d+|only=.*|elements=.*|rates=.*|minutes=.*|kamailio-workers=\d+|kamailio-shm=\d+|stirgate-workers=\d+|stirgate-rcvbuf=\d+|traceback=(on|off))$/.test(
         a,
       ),
   );
@@ -85,6 +87,7 @@ export function settings(argv: readonly string[]): Settings {
     kamailioWorkers: Number(value('kamailio-workers') ?? 2),
     kamailioShmMb: Number(value('kamailio-shm') ?? 1024),
     stirgateWorkers,
+    traceback: value('traceback') !== 'off',
     stirgateRcvbuf: Number(value('stirgate-rcvbuf') ?? 0),
   };
 }

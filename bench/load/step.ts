@@ -367,6 +367,7 @@ export async function startElement(
     kamailioWorkers: ctx.s.kamailioWorkers,
     kamailioShmMb: ctx.s.kamailioShmMb,
     stirgateWorkers: ctx.s.stirgateWorkers,
+    traceback: ctx.s.traceback,
     stirgateRcvbuf: ctx.s.stirgateRcvbuf,
     ...(nodeFlags !== undefined ? { nodeFlags } : {}),
   };

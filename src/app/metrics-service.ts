@@ -5,6 +5,7 @@ import {
   createMetricsRegistry,
   type MetricsOptions,
   startMetrics,
+  type TracebackMetricsStats,
   trunkLabels,
 } from '../metrics/start-metrics.js';
 import { VERSION } from '../version.js';
@@ -22,25 +23,36 @@ export async function startMetricsService(
   closers: Closers,
   logger: Logger,
   worker: { setRegistry(registry: Registry): void } | undefined,
+  traceback?: () => TracebackMetricsStats,
 ): Promise<string | undefined> {
   const trunks = trunkLabels(config);
   if (worker !== undefined) {
-    const m = createMetricsRegistry({ stats, version: VERSION, trunks });
+    const m = createMetricsRegistry({
+      stats,
+      version: VERSION,
+      trunks,
+      ...(traceback !== undefined ? { traceback } : {}),
+    });
     closers.add(() => m.close());
     worker.setRegistry(m.registry);
     return undefined;
   }
   const ml = config.metrics.listen;
   if (ml === undefined) return undefined;
-  const metrics = await startMetrics({ listen: ml, stats, logger, version: VERSION, trunks }).catch(
-    (cause: unknown) => {
-      throw new StartupError(
-        'listen',
-        `metrics.listen: cannot listen on ${ml.address}:${ml.port}: ${(cause as Error).message}`,
-        { cause },
-      );
-    },
-  );
+  const metrics = await startMetrics({
+    listen: ml,
+    stats,
+    logger,
+    version: VERSION,
+    trunks,
+    ...(traceback !== undefined ? { traceback } : {}),
+  }).catch((cause: unknown) => {
+    throw new StartupError(
+      'listen',
+      `metrics.listen: cannot listen on ${ml.address}:${ml.port}: ${(cause as Error).message}`,
+      { cause },
+    );
+  });
   closers.add(() => metrics.close());
   return metrics.url;
 }

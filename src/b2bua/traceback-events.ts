@@ -29,8 +29,20 @@ export function tracebackObserved(): boolean {
   return tracebackChannel.hasSubscribers;
 }
 
+/**
+ * Numbered per process, not by `call.id`: two B2BUAs in one process (`npm run demo`, tests) each number their
+ * calls from 1, and their records would share keys (the store keeps the first record of a key).
+ */
+let recorded = 0;
+const keys = new WeakMap<Call, string>();
+
 export function callKey(call: Call): string {
-  return `${RUN}-${call.id}`;
+  let key = keys.get(call);
+  if (key === undefined) {
+    key = `${RUN}-${++recorded}`;
+    keys.set(call, key);
+  }
+  return key;
 }
 
 /**

@@ -3,11 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
+import { startTracebackStore } from '../app/traceback-service.js';
 import { prepareState, StartupError } from '../app.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
-import { metricsHandler } from '../metrics/start-metrics.js';
+import { createTracebackMetrics, metricsHandler } from '../metrics/start-metrics.js';
 import { MemoryReplayStore } from '../stir/replay-store.js';
+import type { TracebackStore } from '../traceback/store.js';
 import {
   ENV_CLUSTER_TOKEN,
   ENV_WORKER_INDEX,
@@ -38,14 +40,18 @@ interface Slot {
 export interface ClusterHandle {
   /** Resolves with the exit code: 0 after a requested stop, 1 when start-up failed. */
   readonly done: Promise<number>;
+  /** The traceback store every worker's records reach, for queries; undefined when traceback is off. */
+  readonly traceback: TracebackStore | undefined;
   stop(): void;
 }
 
 /**
  * The cluster primary (`workers` > 1): prepares data_dir, forks one SIP worker per slot (worker.ts), tells
- * every worker the others' forwarding ports, keeps the replay store they share (RFC 8224 §6.2.1), serves
- * `/metrics` with every worker's registry summed (prom-client AggregatorRegistry) and `/healthz`, restarts a
- * worker that dies, and stops them all on SIGINT/SIGTERM. It handles no SIP itself.
+ * every worker the others' forwarding ports, keeps the replay store they share (RFC 8224 §6.2.1) and the one
+ * traceback store (workers send their batches of records, `sg:traceback`; the last ones are stored after
+ * every worker has exited), serves `/metrics` with every worker's registry summed (prom-client
+ * AggregatorRegistry) and `/healthz`, restarts a worker that dies, and stops them all on SIGINT/SIGTERM. It
+ * handles no SIP itself.
  *
  * A worker that fails before every worker was ready fails the start (the worker prints why; exit code 1).
  * Calls held by a worker that dies are lost with it; its slot's Call-IDs are dropped, not taken over, until
@@ -55,6 +61,10 @@ export async function runPrimary(input: Config, logger: Logger): Promise<Cluster
   const { config } = await prepareState(input);
   const token = randomBytes(8);
   const replay = new MemoryReplayStore({ max: config.stir.verification.replay.maxEntries });
+  // The one traceback store: workers send their batches (sg:traceback), this writer stores them.
+  const traceback = config.traceback.enabled
+    ? await startTracebackStore(config, logger, { subscribe: false })
+    : undefined;
   const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({
     index,
     worker: undefined,
@@ -89,6 +99,9 @@ export async function runPrimary(input: Config, logger: Logger): Promise<Cluster
     help: 'Cluster mode: SIP workers restarted after they exited unexpectedly.',
     registers: [own],
   });
+  // Summed with the workers' own traceback series (their queues and drops) rather than merged: same names.
+  const tracebackRegistry = new Registry();
+  createTracebackMetrics(tracebackRegistry, traceback?.metrics);
 
   const pendingMetrics = new Map<number, (m: readonly object[] | undefined) => void>();
   let nextMetricsId = 0;
@@ -114,6 +127,7 @@ export async function runPrimary(input: Config, logger: Logger): Promise<Cluster
     exposition: async () => {
       const perWorker = await Promise.all(slots.map(workerMetrics));
       const all = perWorker.filter((m): m is readonly object[] => m !== undefined);
+      all.push(await tracebackRegistry.getMetricsAsJSON());
       const summed = AggregatorRegistry.aggregate<typeof own.contentType>(all.map((m) => [...m]));
       return { body: await Registry.merge([summed, own]).metrics(), contentType: own.contentType };
     },
@@ -146,6 +160,9 @@ export async function runPrimary(input: Config, logger: Logger): Promise<Cluster
         ),
       );
       server!.listen(ml.port, ml.address, () => resolve());
+    }).catch(async (err: unknown) => {
+      await traceback?.close();
+      throw err;
     });
     const port = (server.address() as AddressInfo).port;
     const host = ml.address.includes(':') ? `[${ml.address}]` : ml.address;
@@ -209,6 +226,9 @@ export async function runPrimary(input: Config, logger: Logger): Promise<Cluster
         case 'sg:metrics':
           pendingMetrics.get(msg.id)?.(msg.metrics);
           break;
+        case 'sg:traceback':
+          traceback?.writer.acceptAll(msg.batch);
+          break;
       }
     });
     w.on('exit', (code, signal) => {
@@ -244,7 +264,12 @@ export async function runPrimary(input: Config, logger: Logger): Promise<Cluster
     const closing =
       server === undefined ? Promise.resolve() : new Promise<void>((r) => server!.close(() => r()));
     server?.closeAllConnections();
-    closing.then(() => settle(exitCode));
+    // Every worker has exited (their last batches arrived before their exit): store what is queued.
+    const stored = traceback?.close() ?? Promise.resolve();
+    Promise.all([closing, stored]).then(
+      () => settle(exitCode),
+      () => settle(exitCode),
+    );
   };
   const stopAll = (code: number): void => {
     if (stopping) return;
@@ -266,5 +291,5 @@ export async function runPrimary(input: Config, logger: Logger): Promise<Cluster
   };
 
   for (const s of slots) fork(s);
-  return { done, stop: () => stopAll(0) };
+  return { done, traceback: traceback?.store, stop: () => stopAll(0) };
 }

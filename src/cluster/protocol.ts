@@ -6,6 +6,8 @@
  * primary sends `sg:peers` to all, and each worker opens the SIP sockets and sends `sg:ready`. A restarted
  * worker goes through the same steps; the primary sends the new `sg:peers` table to everyone.
  */
+import type { TracebackEvent } from '../events.js';
+
 /** Environment a worker is forked with. */
 export const ENV_WORKER_INDEX = 'STIRGATE_WORKER_INDEX';
 export const ENV_CLUSTER_TOKEN = 'STIRGATE_CLUSTER_TOKEN';
@@ -20,7 +22,12 @@ export type WorkerToPrimary =
       readonly id: number;
       readonly metrics?: readonly object[];
       readonly error?: string;
-    };
+    }
+  /**
+   * A batch of the worker's traceback records for the primary's store. JSON: properties whose value is
+   * `undefined` arrive absent, which the store reads the same way.
+   */
+  | { readonly t: 'sg:traceback'; readonly batch: readonly TracebackEvent[] };
 
 export type PrimaryToWorker =
   /** Forwarding port of each worker by index; 0 while that worker is (re)starting. */

@@ -14,6 +14,17 @@ import {
   type WorkerToPrimary,
 } from './protocol.js';
 
+/** A batch of traceback records to the primary; resolves once it is written to the IPC channel. */
+function sendTraceback(batch: WorkerToPrimary & { t: 'sg:traceback' }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (process.send === undefined || !process.connected) {
+      reject(new Error('no IPC channel to the primary'));
+      return;
+    }
+    process.send(batch, undefined, {}, (err: Error | null) => (err === null ? resolve() : reject(err)));
+  });
+}
+
 function send(m: WorkerToPrimary): boolean {
   if (process.send === undefined || !process.connected) return false;
   process.send(m); // its false means a backlog, not a loss: the message is queued
@@ -98,6 +109,7 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
         setRegistry: (r) => {
           registry = r;
         },
+        traceback: (batch) => sendTraceback({ t: 'sg:traceback', batch }),
       };
       try {
         app = await startStirgate(config, logger, seams);

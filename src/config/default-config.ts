@@ -31,6 +31,11 @@ customers:
 
 data_dir: .stirgate
 
+# Every call signed, verified or refused is on record in data_dir/traceback.db for 90 days
+# ("stirgate traceback", docs/traceback.md); "traceback: { enabled: false }" turns it off.
+traceback:
+  enabled: true
+
 log:
   level: info
 `;

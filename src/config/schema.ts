@@ -38,6 +38,7 @@ import type {
   SipTimersConfig,
   StirConfig,
   TerminatingTrunkConfig,
+  TracebackConfig,
   TrunkConfig,
   TrunkMatchConfig,
   TrunkVerificationConfig,
@@ -626,6 +627,40 @@ const stir = object<StirConfig>({
   ),
 });
 
+const traceback = object<TracebackConfig>(
+  {
+    enabled: defaulted(
+      boolean(),
+      true,
+      'Keep a record of every call signed, verified or refused (customer, trunk, source, numbers, PASSporT claims) for traceback requests.',
+    ),
+    file: optional(filePath, 'SQLite file of the records (mode 0600); absent = traceback.db in data_dir.'),
+    retentionDays: defaulted(
+      integer({ min: 0, max: 3650 }),
+      90,
+      'Records older than this are pruned in the background, in small batches; 0 keeps everything (docs/traceback.md "Retention").',
+    ),
+    queueMax: defaulted(
+      integer({ min: 1, max: 10_000_000 }),
+      50_000,
+      'Records held in memory while the store catches up; past it new ones are dropped and counted (stirgate_traceback_dropped_total).',
+    ),
+    batchMax: defaulted(integer({ min: 1, max: 100_000 }), 1000, 'Records written in one store transaction.'),
+    flushMs: defaulted(
+      integer({ min: 1, max: 60_000 }),
+      200,
+      'Longest a record waits in memory before its batch is written (what a crash can lose: docs/traceback.md).',
+    ),
+  },
+  {
+    check(t, at, ctx) {
+      if (t.batchMax !== undefined && t.queueMax !== undefined && t.batchMax > t.queueMax) {
+        ctx.report([...at, 'batch_max'], 'conflict', `must not exceed queue_max (${t.queueMax})`);
+      }
+    },
+  },
+);
+
 export const configSchema = object<Config>({
   listen: defaulted(
     array(listen, {
@@ -686,4 +721,5 @@ export const configSchema = object<Config>({
     {},
     'Logging.',
   ),
+  traceback: defaulted(traceback, {}, 'Traceback records: who sent each call (docs/traceback.md).'),
 });

@@ -188,6 +188,21 @@ export interface StirConfig {
   readonly devPki: DevPkiConfig;
 }
 
+/** Traceback records (src/traceback/, docs/traceback.md): who sent each call, written off the call path. */
+export interface TracebackConfig {
+  readonly enabled: boolean;
+  /** The SQLite file; absent = `<dataDir>/traceback.db`. */
+  readonly file?: string;
+  /** Records older than this many days are pruned in the background; 0 keeps them all. */
+  readonly retentionDays: number;
+  /** Events held in memory waiting for the store; past it new ones are dropped and counted. */
+  readonly queueMax: number;
+  /** Events per batch (one store transaction). */
+  readonly batchMax: number;
+  /** Longest an event waits before its batch is written. */
+  readonly flushMs: number;
+}
+
 export interface Config {
   readonly listen: readonly ListenConfig[];
   readonly sip: SipConfig;
@@ -206,4 +221,5 @@ export interface Config {
   /** `listen` absent = metrics off. */
   readonly metrics: { readonly listen?: HostPort };
   readonly log: { readonly level: LogLevelName };
+  readonly traceback: TracebackConfig;
 }

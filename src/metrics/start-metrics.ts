@@ -7,9 +7,11 @@ import { VERSION } from '../version.js';
 import type { TrunkLabel } from './labels.js';
 import { createStirgateMetrics, type MetricsStats } from './stirgate-metrics.js';
 import { subscribeMetrics } from './subscribe-metrics.js';
+import { createTracebackMetrics, type TracebackMetricsStats } from './traceback-metrics.js';
 
 export { type TrunkLabel, trunkLabels } from './labels.js';
 export type { MetricsStats } from './stirgate-metrics.js';
+export { createTracebackMetrics, type TracebackMetricsStats } from './traceback-metrics.js';
 
 export interface MetricsOptions {
   /** Where `/metrics` and `/healthz` listen (config `metrics.listen`; port 0 picks a free port). */
@@ -21,6 +23,8 @@ export interface MetricsOptions {
   readonly version?: string;
   /** The configured trunks (`trunkLabels(config)`), whose per-trunk series start at zero; none by default. */
   readonly trunks?: readonly TrunkLabel[];
+  /** The traceback writer's counts, read on every scrape; the series stay at zero without it. */
+  readonly traceback?: () => TracebackMetricsStats;
 }
 
 export interface MetricsEndpoint {
@@ -35,7 +39,9 @@ export interface MetricsEndpoint {
  * The registry without a server: default process metrics plus every Stirgate series, subscribed to the
  * diagnostics channels until `close`. A cluster worker (src/cluster/) hands it to the primary on each scrape.
  */
-export function createMetricsRegistry(opts: Pick<MetricsOptions, 'stats' | 'version' | 'trunks'>): {
+export function createMetricsRegistry(
+  opts: Pick<MetricsOptions, 'stats' | 'version' | 'trunks' | 'traceback'>,
+): {
   registry: Registry;
   close(): void;
 } {
@@ -46,6 +52,7 @@ export function createMetricsRegistry(opts: Pick<MetricsOptions, 'stats' | 'vers
     version: opts.version ?? VERSION,
     trunks: opts.trunks ?? [],
   });
+  createTracebackMetrics(registry, opts.traceback);
   return { registry, close: subscribeMetrics(metrics) };
 }
 
