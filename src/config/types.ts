@@ -206,4 +206,12 @@ export interface Config {
   /** `listen` absent = metrics off. */
   readonly metrics: { readonly listen?: HostPort };
   readonly log: { readonly level: LogLevelName };
+  readonly admin: AdminConfig;
+}
+
+export interface AdminConfig {
+  /** Absent = the admin API is off. */
+  readonly listen?: HostPort;
+  /** Absent = `<dataDir>/admin-token`. */
+  readonly tokenFile?: string;
 }
