@@ -8,14 +8,27 @@ import type { TracebackRecord } from './record.js';
  */
 export interface TracebackStore {
   /**
-   * Write a batch in one transaction: call events insert records, end events complete them (an end whose
-   * call is not on record is kept until its call arrives, or dropped and counted at close).
+   * Write a batch in one transaction: call events insert records (a key already on record is ignored), end
+   * events complete them. An end whose call is not on record is held (bounded) until its call arrives; the
+   * outcome counts the held ends pushed out by newer ones.
    */
-  write(batch: readonly TracebackEvent[]): Promise<void>;
+  write(batch: readonly TracebackEvent[]): Promise<TracebackWriteOutcome>;
   query(q: TracebackQuery): Promise<TracebackQueryResult>;
   /** Delete up to `limit` records older than `before` (epoch ms); returns how many went. */
   prune(before: number, limit: number): Promise<number>;
   close(): Promise<void>;
+}
+
+/** What one batch did. */
+export interface TracebackWriteOutcome {
+  /** Call events that made a new record. */
+  readonly inserted: number;
+  /** End events applied to their record (now, or a held one whose call arrived in this batch). */
+  readonly ended: number;
+  /** Ends held after this batch, waiting for their call. */
+  readonly pendingEnds: number;
+  /** Held ends dropped by this batch to keep the bound (the oldest first). */
+  readonly droppedEnds: number;
 }
 
 /** Time window, epoch ms, inclusive. Number and origid searches need one (no full scans). */
@@ -25,8 +38,12 @@ export interface TimeWindow {
 }
 
 export type TracebackQuery =
-  /** A PASSporT we signed: SHA-256 of its compact form, base64url (src/b2bua/traceback-events.ts). */
-  | { readonly by: 'digest'; readonly digest: string; readonly limit: number }
+  /**
+   * A PASSporT we signed: SHA-256 of its compact form, base64url (src/b2bua/traceback-events.ts), and its
+   * `iat` (the index is (iat, digest): iat grows with time, so writing it appends instead of touching a random
+   * page per record; docs/performance.md "Traceback store").
+   */
+  | { readonly by: 'digest'; readonly digest: string; readonly iat: number; readonly limit: number }
   /** A PASSporT we did not sign (or verified): its claims. */
   | {
       readonly by: 'passport';
