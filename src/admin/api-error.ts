@@ -1,10 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import { StirgateError } from '../errors.js';
+import type { TracebackQueryErrorCode } from '../traceback/errors.js';
 import type { IdentityInputErrorCode } from '../traceback/identity-lookup.js';
 
 /**
  * Every admin API error code (ADMIN-API.md "Errors"; docs/traceback.md lists them). A pasted Identity header
- * that cannot be read answers with the decoder's own code (`jws_bad_json`, `no_identity`, ...).
+ * that cannot be read answers with the decoder's own code (`jws_bad_json`, `no_identity`, ...), a query the store
+ * refuses with the store's (src/traceback/errors.ts).
  */
 export type ApiErrorCode =
   | 'unauthorized'
@@ -19,7 +21,8 @@ export type ApiErrorCode =
   | 'window_required'
   | 'window_too_large'
   | 'internal'
-  | IdentityInputErrorCode;
+  | IdentityInputErrorCode
+  | TracebackQueryErrorCode;
 
 /** An answer other than 2xx: `{"error": {"code", "message", "path"}}` with its HTTP status. */
 export class ApiError extends StirgateError<ApiErrorCode> {

@@ -13,12 +13,13 @@
  */
 import { StirgateError } from '../errors.js';
 import { canonicalizeTn } from '../stir/tn.js';
+import { MAX_QUERY_LIMIT, MAX_QUERY_WINDOW_MS } from '../traceback/query-checks.js';
 import type { TracebackQuery } from '../traceback/store.js';
 
-/** 31 days: the ITG's 10-day priority and a month of records, at index cost (docs/traceback.md). */
-export const MAX_WINDOW_MS = 31 * 86_400_000;
+/** The store's caps (src/traceback/query-checks.ts), checked here first to name the parameter at fault. */
+export const MAX_WINDOW_MS = MAX_QUERY_WINDOW_MS;
+export const MAX_LIMIT = MAX_QUERY_LIMIT;
 export const DEFAULT_LIMIT = 100;
-export const MAX_LIMIT = 1000;
 
 export type TracebackRequestErrorCode =
   | 'missing_parameter'

@@ -2,6 +2,7 @@
  * `GET /v1/traceback` and `POST /v1/traceback/identity` (ADMIN-API.md, docs/traceback.md "Queries"): the search
  * rules are src/admin/traceback-request.ts's, the Identity lookup src/traceback/identity-lookup.ts's.
  */
+import { TracebackQueryError, type TracebackQueryErrorCode } from '../traceback/errors.js';
 import { IdentityInputError, lookupIdentity } from '../traceback/identity-lookup.js';
 import type { TracebackStore } from '../traceback/store.js';
 import { ApiError } from './api-error.js';
@@ -36,7 +37,26 @@ const IDENTITY = { limit: integerIn(1, MAX_LIMIT) };
 /** Content types a pasted header or SIP message may come as (RFC 3261 §7: `message/sip`). */
 const TEXT_TYPES = new Set(['text/plain', 'message/sip', 'application/sip']);
 
-export function tracebackRoutes(store: Pick<TracebackStore, 'query'>, now: () => number = Date.now): Route[] {
+/** A query the store refuses (its own caps, src/traceback/query-checks.ts): 400 malformed, 422 too wide. */
+const STORE_REFUSAL_STATUS = {
+  window_inverted: 400,
+  limit_out_of_range: 400,
+  window_too_wide: 422,
+} as const satisfies Record<TracebackQueryErrorCode, number>;
+
+export function tracebackRoutes(
+  backing: Pick<TracebackStore, 'query'>,
+  now: () => number = Date.now,
+): Route[] {
+  const store: Pick<TracebackStore, 'query'> = {
+    query: (q) =>
+      backing.query(q).catch((err: unknown) => {
+        if (err instanceof TracebackQueryError) {
+          throw new ApiError(STORE_REFUSAL_STATUS[err.code], err.code, err.message);
+        }
+        throw err;
+      }),
+  };
   return [
     {
       method: 'GET',

@@ -6,8 +6,8 @@
  *    `ppt=shaken` one is used, as the verifier does (RFC 8588 §6; several PASSporTs may travel together, RFC
  *    8224 §4).
  * 2. Decode it without verifying (src/stir/ppt/): a forged or expired PASSporT is exactly what gets traced.
- * 3. Look it up by its digest (a PASSporT we signed: src/stir/ppt/digest.ts), and when nothing matches by its
- *    claims, origid + iat + canonical numbers (src/stir/tn.ts), for a PASSporT we verified or passed through.
+ * 3. Look it up by its digest and iat (a PASSporT we signed: src/stir/ppt/digest.ts), and when nothing
+ *    matches by its claims, origid + iat + canonical numbers (src/stir/tn.ts), for a PASSporT we verified or passed through.
  *
  * The answer says which: `digest`, `claims` or `none`, always with the decoded PASSporT. Text that holds no
  * readable PASSporT is an error value with a stable code, never an exception.
@@ -67,12 +67,16 @@ export async function lookupIdentity(
   const passport = passportIn(text);
   if (passport instanceof IdentityInputError) return passport;
   const digest = passportDigest(passport.token);
-  const byDigest = await store.query({ by: 'digest', digest, limit });
   const claims = shakenClaims(passport);
   const usable = claims instanceof PptDecodeError ? undefined : claims;
   const base = { passport, digest, claims: usable };
-  if (byDigest.records.length > 0)
-    return { ...base, unsearchable: undefined, matchedBy: 'digest', ...byDigest };
+  // The store finds a digest under its iat (src/traceback/store.ts); a PASSporT without one is not ours.
+  const iat = passport.claims?.iat;
+  if (typeof iat === 'number' && Number.isFinite(iat)) {
+    const byDigest = await store.query({ by: 'digest', digest, iat, limit });
+    if (byDigest.records.length > 0)
+      return { ...base, unsearchable: undefined, matchedBy: 'digest', ...byDigest };
+  }
   if (claims instanceof PptDecodeError) {
     return { ...base, unsearchable: claims, matchedBy: 'none', records: [], truncated: false };
   }
