@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import { startAdminService } from './app/admin-service.js';
 import { Closers } from './app/closers.js';
 import { buildHookChains } from './app/hook-chains.js';
 import { startMetricsService } from './app/metrics-service.js';
@@ -52,6 +53,8 @@ export interface Stirgate {
   readonly x5u: string | undefined;
   /** URL of /metrics when `metrics.listen` is set. */
   readonly metricsUrl: string | undefined;
+  /** URL of the admin API (ADMIN-API.md) when `admin.listen` is set; never in a cluster worker. */
+  readonly adminUrl: string | undefined;
   /** The traceback store, for queries (the admin API); undefined when traceback is off or in a cluster worker. */
   readonly traceback: TracebackStore | undefined;
   stats(): {
@@ -112,6 +115,11 @@ export async function startStirgate(input: Config, logger: Logger, worker?: Work
 
     const stats = elementStats(b2bua, transactions, transport, verification?.certCache);
     const metricsUrl = await startMetricsService(config, stats, closers, logger, worker, traceback?.metrics);
+    // The admin API serves the traceback store; in cluster mode the primary runs it (src/cluster/primary.ts).
+    const adminUrl =
+      worker === undefined && traceback?.store !== undefined
+        ? await startAdminService(config, traceback.store, closers, logger)
+        : undefined;
     const endpoints = await listenSip(transport, config);
     const x5u = signing?.x5u;
     logger.info(
@@ -123,6 +131,7 @@ export async function startStirgate(input: Config, logger: Logger, worker?: Work
       endpoints,
       x5u,
       metricsUrl,
+      adminUrl,
       traceback: traceback?.store,
       stats,
       close: () => closers.closeAll(),

@@ -217,6 +217,7 @@ export function stirgateConfig(o: ElementOptions): string {
   lines.push(
     `data_dir: ${join(o.dir, 'data')}`,
     `metrics: { listen: "127.0.0.1:${o.metricsPort}" }`,
+    'admin: { listen: "" }',
     `traceback: { enabled: ${o.traceback} }`,
     'log: { level: info }',
     '',

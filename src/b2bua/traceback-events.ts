@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   type CallEndCause,
   type RefusalCause,
@@ -8,6 +8,7 @@ import {
 } from '../events.js';
 import type { SipRequest } from '../sip/message/message.js';
 import type { Flow } from '../sip/transport/types.js';
+import { passportDigest } from '../stir/ppt/digest.js';
 import { canonicalizeTn } from '../stir/tn.js';
 import type { Call } from './call.js';
 import { calledNumbers, callingNumber } from './call-numbers.js';
@@ -111,6 +112,9 @@ export function publishEnded(call: Call, cause: CallEndCause): void {
   });
 }
 
+/** Where a pasted Identity header's digest is computed too (src/stir/ppt/digest.ts). */
+export { passportDigest };
+
 function roleOf(facts: CallFacts): TracebackRole {
   if (facts.signed !== undefined) return 'signed';
   if (facts.verified !== undefined) return 'verified';
@@ -170,9 +174,4 @@ function callEvent(p: {
 function canonical(tn: string | undefined, countryCode: string | undefined): string | undefined {
   if (tn === undefined) return undefined;
   return canonicalizeTn(tn, countryCode === undefined ? {} : { countryCode });
-}
-
-/** SHA-256 of a PASSporT's compact form, base64url: what a pasted Identity header is looked up by. */
-export function passportDigest(jws: string): string {
-  return createHash('sha256').update(jws).digest('base64url');
 }

@@ -243,6 +243,7 @@ stir:
   dev_pki: { x5u_listen: "127.0.0.1:${p.x5uPort}", spc: "${SPC}" }
 data_dir: ${JSON.stringify(p.signerDir)}
 metrics: { listen: "" }
+admin: { listen: "" }
 `;
 }
 
@@ -264,6 +265,7 @@ stir:
   dev_pki: { x5u_listen: "127.0.0.1:0" }
 data_dir: ${JSON.stringify(join(p.work, 'verifier'))}
 metrics: { listen: "" }
+admin: { listen: "" }
 `;
 }
 

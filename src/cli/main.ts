@@ -26,6 +26,9 @@ const USAGE = `usage:
   stirgate config print-default     print the embedded default configuration
   stirgate pki init DIR             create a development STI-CA, SP certificate (TNAuthList) and key
   stirgate demo [CALLS]             SIPp UAC -> Stirgate (sign) -> Stirgate (verify) -> SIPp UAS on loopback
+  stirgate traceback (--identity FILE|- | --origid UUID | --orig N [--dest N] | --call-id ID)
+                     [--from T] [--to T] [--limit N] [--json] [--config FILE]
+                                    find calls on record (stirgate traceback --help)
   stirgate --version`;
 
 /** Runs the command in `argv` (process.argv without node and the script); resolves with the exit code. */
@@ -58,6 +61,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     const { runDemo } = await import('./demo.js');
     const r = await runDemo(sub !== undefined ? { calls: Number(sub) } : {});
     return r.ok ? 0 : 1;
+  }
+  if (cmd === 'traceback') {
+    // Lazy: it links node:sqlite, which the element's own start never needs here.
+    const { tracebackCommand } = await import('./traceback.js');
+    return tracebackCommand(argv.slice(1));
   }
   if (cmd === 'pki' && sub === 'init' && arg !== undefined) {
     await pkiInit(arg);

@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
+import { startAdminService } from '../app/admin-service.js';
+import { Closers } from '../app/closers.js';
 import { startTracebackStore } from '../app/traceback-service.js';
 import { prepareState, StartupError } from '../app.js';
 import type { Config } from '../config/index.js';
@@ -65,6 +67,15 @@ export async function runPrimary(input: Config, logger: Logger): Promise<Cluster
   const traceback = config.traceback.enabled
     ? await startTracebackStore(config, logger, { subscribe: false })
     : undefined;
+  // The admin API over that store (never in a SIP worker).
+  const adminClosers = new Closers();
+  if (traceback?.store !== undefined) {
+    await startAdminService(config, traceback.store, adminClosers, logger).catch(async (err: unknown) => {
+      await adminClosers.closeAll();
+      await traceback.close();
+      throw err;
+    });
+  }
   const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({
     index,
     worker: undefined,
@@ -161,6 +172,7 @@ export async function runPrimary(input: Config, logger: Logger): Promise<Cluster
       );
       server!.listen(ml.port, ml.address, () => resolve());
     }).catch(async (err: unknown) => {
+      await adminClosers.closeAll();
       await traceback?.close();
       throw err;
     });
@@ -265,7 +277,7 @@ export async function runPrimary(input: Config, logger: Logger): Promise<Cluster
       server === undefined ? Promise.resolve() : new Promise<void>((r) => server!.close(() => r()));
     server?.closeAllConnections();
     // Every worker has exited (their last batches arrived before their exit): store what is queued.
-    const stored = traceback?.close() ?? Promise.resolve();
+    const stored = adminClosers.closeAll().then(() => traceback?.close());
     Promise.all([closing, stored]).then(
       () => settle(exitCode),
       () => settle(exitCode),

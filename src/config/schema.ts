@@ -722,4 +722,19 @@ export const configSchema = object<Config>({
     'Logging.',
   ),
   traceback: defaulted(traceback, {}, 'Traceback records: who sent each call (docs/traceback.md).'),
+  admin: defaulted(
+    object<Config['admin']>({
+      listen: defaulted(
+        hostPortOrOff,
+        '127.0.0.1:9465',
+        'host:port of the admin HTTP API (docs/traceback.md, ADMIN-API.md); "" turns it off. Loopback by default: exposing it is an explicit choice.',
+      ),
+      tokenFile: optional(
+        filePath,
+        'Bearer tokens of the admin API, one `name:token` per line; absent = <data_dir>/admin-token, created with a random token (mode 0600) at first start.',
+      ),
+    }),
+    {},
+    'Admin HTTP API.',
+  ),
 });

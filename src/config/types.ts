@@ -222,4 +222,12 @@ export interface Config {
   readonly metrics: { readonly listen?: HostPort };
   readonly log: { readonly level: LogLevelName };
   readonly traceback: TracebackConfig;
+  readonly admin: AdminConfig;
+}
+
+export interface AdminConfig {
+  /** Absent = the admin API is off. */
+  readonly listen?: HostPort;
+  /** Absent = `<dataDir>/admin-token`. */
+  readonly tokenFile?: string;
 }

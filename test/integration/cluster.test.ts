@@ -84,6 +84,7 @@ stir:
       allow_cidrs: [127.0.0.1/32]
 data_dir: ${join(l.dir, 'data')}
 metrics: { listen: "127.0.0.1:${l.metricsPort}" }
+admin: { listen: "" }
 log: { level: ${process.env.CLUSTER_TEST_LOG ?? 'info'} }
 `;
 }
@@ -297,7 +298,7 @@ describe('cluster mode: start-up failures', () => {
       const port = await freePort('both');
       await writeFile(
         join(dir, 'stirgate.yaml'),
-        `workers: 2\nworker_udp_port_base: ${taken.address().port}\nlisten: [{ transport: udp, address: 127.0.0.1, port: ${port} }]\nmetrics: { listen: "" }\ndata_dir: ${join(dir, 'data')}\n`,
+        `workers: 2\nworker_udp_port_base: ${taken.address().port}\nlisten: [{ transport: udp, address: 127.0.0.1, port: ${port} }]\nmetrics: { listen: "" }\nadmin: { listen: "" }\ndata_dir: ${join(dir, 'data')}\n`,
       );
       const bin = spawnBinary(['--config', join(dir, 'stirgate.yaml')], { cwd: dir });
       const code = await Promise.race([
@@ -336,7 +337,7 @@ stir:
         const port = await freePort('both');
         await writeFile(
           join(dir, 'stirgate.yaml'),
-          `listen: [{ transport: udp, address: 127.0.0.1, port: ${port} }]\nmetrics: { listen: "" }\ndata_dir: ${join(dir, 'data')}\n${yaml}`,
+          `listen: [{ transport: udp, address: 127.0.0.1, port: ${port} }]\nmetrics: { listen: "" }\nadmin: { listen: "" }\ndata_dir: ${join(dir, 'data')}\n${yaml}`,
         );
         const bin = spawnBinary(['--config', join(dir, 'stirgate.yaml')], { cwd: dir });
         const code = await Promise.race([

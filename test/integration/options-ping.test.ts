@@ -37,6 +37,7 @@ async function startBinary(): Promise<Binary> {
   - { transport: tcp, address: 127.0.0.1, port: ${port} }
 data_dir: ${JSON.stringify(join(dir, 'data'))}
 metrics: { listen: "" }
+admin: { listen: "" }
 log: { level: info }
 `,
   );

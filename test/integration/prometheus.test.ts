@@ -58,6 +58,7 @@ stir:
   dev_pki: { x5u_listen: "127.0.0.1:0" }
 data_dir: "{data_dir}"
 metrics: { listen: "" }
+admin: { listen: "" }
 `;
 }
 
@@ -82,6 +83,7 @@ stir:
     x5u: { allow_http: true, allowed_ports: [${x5uPort}], allow_cidrs: [127.0.0.1/32] }
 data_dir: "{data_dir}"
 metrics: { listen: "" }
+admin: { listen: "" }
 `;
 }
 

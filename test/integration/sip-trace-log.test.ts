@@ -19,7 +19,7 @@ describe.each([1, 2])('SIP trace logging, workers: %i', (workers) => {
     port = await freePort('both');
     await writeFile(
       join(dir, 'stirgate.yaml'),
-      `workers: ${workers}\nlisten: [{ transport: udp, address: 127.0.0.1, port: ${port} }]\nmetrics: { listen: "" }\ndata_dir: ${join(dir, 'data')}\nlog: { level: trace }\n`,
+      `workers: ${workers}\nlisten: [{ transport: udp, address: 127.0.0.1, port: ${port} }]\nmetrics: { listen: "" }\nadmin: { listen: "" }\ndata_dir: ${join(dir, 'data')}\nlog: { level: trace }\n`,
     );
     bin = spawnBinary(['--config', join(dir, 'stirgate.yaml')], { cwd: dir });
     await bin.waitFor(workers > 1 ? 'stirgate listening (cluster)' : 'stirgate listening', 20_000);

@@ -61,6 +61,7 @@ stir:
   dev_pki: { x5u_listen: "127.0.0.1:0" }
 data_dir: ${o.data}
 metrics: { listen: "127.0.0.1:${o.metrics}" }
+admin: { listen: "" }
 traceback: { flush_ms: ${FLUSH_MS} }
 log: { level: info }
 `;

@@ -249,8 +249,8 @@ log: { level: silent }
         },
         end: { answered: true },
       });
-      // GAP: the verification hook does not report the signing certificate's subject yet (CallFacts.verified
-      // has no subject: src/b2bua/verification-hook.ts), so the record's `subject` stays null.
+      // The signer's certificate subject, next to its SPC: who to ask next upstream.
+      expect(v.verified!.subject).toMatch(/CN=SHAKEN 1234/);
       expect(v.verified!.iat).toBeGreaterThan(0);
     }
   }, 60_000);

@@ -27,6 +27,8 @@ export async function startElement(
   let text = yaml.replaceAll('{port}', String(opts.port)).replaceAll('{data_dir}', dataDir);
   // Metrics are on by default (a fixed port): elements in tests turn them off unless the YAML says otherwise.
   if (!/^metrics:/m.test(text)) text += '\nmetrics: { listen: "" }\n';
+  // So is the admin API (127.0.0.1:9465): two elements, or two test files, would want the same port.
+  if (!/^admin:/m.test(text)) text += '\nadmin: { listen: "" }\n';
   const config = parseConfig(text, 'test', { version: 'test' });
   const logger = createLogger({
     level: (opts.logLevel ?? process.env.STIRGATE_TEST_LOG ?? 'silent') as 'silent',

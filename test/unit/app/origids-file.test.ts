@@ -39,6 +39,7 @@ ${customers.join('\n')}
 stir: { dev_pki: { x5u_listen: "127.0.0.1:0" } }
 data_dir: ${JSON.stringify(dir)}
 metrics: { listen: "" }
+admin: { listen: "" }
 `;
   return parseConfig(yaml, 'test.yaml', { version: 'test' });
 }

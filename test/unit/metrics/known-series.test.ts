@@ -45,7 +45,10 @@ describe('series the dashboard reads, on an element of each role', async () => {
 
   it.each(Object.keys(ELEMENTS))('%s: every one is served, the counts at zero', async (role) => {
     expect(names.size).toBeGreaterThan(20);
-    const config = parseConfig(`${ELEMENTS[role]}\nmetrics: { listen: "" }\n`, `${role}.yaml`);
+    const config = parseConfig(
+      `${ELEMENTS[role]}\nmetrics: { listen: "" }\nadmin: { listen: "" }\n`,
+      `${role}.yaml`,
+    );
     const metrics = await startMetrics({
       listen: { address: '127.0.0.1', port: 0 },
       stats: () => ({
@@ -75,7 +78,10 @@ describe('series the dashboard reads, on an element of each role', async () => {
   });
 
   it('labels per-trunk series with the configured trunks, and `trunk=""` for a role no trunk has', async () => {
-    const config = parseConfig(`${ELEMENTS['verifying-only']}\nmetrics: { listen: "" }\n`, 'v.yaml');
+    const config = parseConfig(
+      `${ELEMENTS['verifying-only']}\nmetrics: { listen: "" }\nadmin: { listen: "" }\n`,
+      'v.yaml',
+    );
     const metrics = await startMetrics({
       listen: { address: '127.0.0.1', port: 0 },
       stats: () => ({

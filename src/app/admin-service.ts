@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+import { startAdminServer } from '../admin/admin-server.js';
+import { loadOrCreateTokenFile, TokenFileError } from '../admin/token-file.js';
+import { tracebackRoutes } from '../admin/traceback-resource.js';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log/logger.js';
+import type { TracebackStore } from '../traceback/store.js';
+import type { Closers } from './closers.js';
+import { StartupError } from './startup-error.js';
+
+/**
+ * The admin API on `admin.listen` (ADMIN-API.md), in the single process or the cluster primary (never in a SIP
+ * worker): the token file (created with a random token, mode 0600, at first start), then the listener with
+ * the traceback resource over `store` (the store thread's client: queries never run on this event loop).
+ * Returns the listener's URL, or `undefined` when `admin.listen` is "".
+ */
+export async function startAdminService(
+  config: Config,
+  store: Pick<TracebackStore, 'query'>,
+  closers: Closers,
+  logger: Logger,
+): Promise<string | undefined> {
+  const listen = config.admin.listen;
+  if (listen === undefined) return undefined;
+  const file = adminTokenFile(config);
+  const loaded = await loadOrCreateTokenFile(file).catch((cause: unknown) => {
+    if (cause instanceof TokenFileError) throw new StartupError('data_dir', cause.message, { cause });
+    throw cause;
+  });
+  if (loaded.created) logger.info({ file }, 'admin_token_created');
+  if ((loaded.mode & 0o077) !== 0) {
+    logger.warn({ file, mode: loaded.mode.toString(8) }, 'admin_token_file_readable_by_others');
+  }
+  const server = await startAdminServer({
+    listen,
+    tokens: loaded.tokens,
+    routes: tracebackRoutes(store),
+    logger,
+  }).catch((cause: unknown) => {
+    throw new StartupError(
+      'listen',
+      `admin.listen: cannot listen on ${listen.address}:${listen.port}: ${(cause as Error).message}`,
+      { cause },
+    );
+  });
+  closers.add(() => server.close());
+  logger.info({ url: server.url }, 'admin_listening');
+  return server.url;
+}
+
+/** `admin.token_file`, default `<data_dir>/admin-token`. */
+export function adminTokenFile(config: Config): string {
+  return config.admin.tokenFile ?? join(config.dataDir, 'admin-token');
+}
