@@ -14,6 +14,7 @@ import {
 } from './app/traceback-service.js';
 import { createVerification } from './app/verification-service.js';
 import { B2bua } from './b2bua/b2bua.js';
+import { RecordKeys } from './b2bua/traceback-events.js';
 import type { Config } from './config/index.js';
 import type { TracebackEvent } from './events.js';
 import type { Logger } from './log/logger.js';
@@ -87,7 +88,8 @@ export async function startStirgate(input: Config, logger: Logger, worker?: Work
 
     // Before the B2BUA: the writer subscribes before the first call, and (closers run last first) it
     // flushes after the B2BUA has ended its calls and published their ends.
-    const traceback = await startTraceback(config, logger, worker);
+    const recordKeys = new RecordKeys();
+    const traceback = await startTraceback(config, logger, worker, recordKeys);
     if (traceback !== undefined) closers.add(() => traceback.close());
 
     const { transport, transactions } = createSipStack(config, closers, worker);
@@ -109,6 +111,7 @@ export async function startStirgate(input: Config, logger: Logger, worker?: Work
       maxCalls: Math.ceil(config.sip.callLimits.maxCalls / (worker?.workers ?? 1)),
       ackTimeoutMs: 64 * config.sip.timers.t1Ms,
       ...(worker !== undefined ? { newCallId: worker.newCallId } : {}),
+      recordKeys,
     });
     transactions.setUser(b2bua);
     closers.add(() => b2bua.close());
@@ -147,10 +150,12 @@ async function startTraceback(
   config: Config,
   logger: Logger,
   worker: WorkerSeams | undefined,
+  keys: RecordKeys,
 ): Promise<TracebackService | undefined> {
   if (!config.traceback.enabled) return undefined;
-  if (worker !== undefined) return startTracebackForwarder(config, logger, worker.traceback);
-  return startTracebackStore(config, logger, { subscribe: true });
+  const owns = (key: string) => keys.owns(key);
+  if (worker !== undefined) return startTracebackForwarder(config, logger, worker.traceback, owns);
+  return startTracebackStore(config, logger, { owns });
 }
 
 function elementStats(

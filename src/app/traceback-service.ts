@@ -35,13 +35,14 @@ function writerOptions(config: Config, sink: TracebackSink, logger: Logger) {
 
 /**
  * Open the store in its thread (a failure is a `data_dir` start-up error naming the file) and start the
- * writer. `subscribe`: records come from this process's call path (single process); the cluster primary
- * handles no calls and feeds the writer with its workers' batches instead (`writer.acceptAll`).
+ * writer. `owns`: records come from this process's call path, those of the element whose record keys it
+ * recognises (single process); without it (the cluster primary, which handles no calls) the writer is fed
+ * with its workers' batches instead (`writer.acceptAll`).
  */
 export async function startTracebackStore(
   config: Config,
   logger: Logger,
-  opts: { readonly subscribe: boolean },
+  opts: { readonly owns?: (key: string) => boolean },
 ): Promise<TracebackService> {
   const file = tracebackFile(config);
   const store = await TracebackStoreThread.open(
@@ -63,7 +64,7 @@ export async function startTracebackStore(
       );
   };
   const writer = new TracebackWriter(writerOptions(config, sink, logger));
-  if (opts.subscribe) writer.subscribe();
+  if (opts.owns !== undefined) writer.subscribe(opts.owns);
   logger.info({ file, event: 'traceback_store_open' }, 'traceback records on');
   return {
     store,
@@ -87,9 +88,10 @@ export function startTracebackForwarder(
   config: Config,
   logger: Logger,
   send: (batch: readonly TracebackEvent[]) => Promise<void>,
+  owns: (key: string) => boolean,
 ): TracebackService {
   const writer = new TracebackWriter(writerOptions(config, send, logger));
-  writer.subscribe();
+  writer.subscribe(owns);
   return {
     store: undefined,
     writer,

@@ -13,6 +13,7 @@ import { LocalContact } from './local-contact.js';
 import { ACCEPT_HEADER, ALLOW_HEADER, validateRequest } from './request-validation.js';
 import { respond } from './respond.js';
 import type { Router, TrunkRuntime } from './router.js';
+import { RecordKeys } from './traceback-events.js';
 
 export interface B2buaOptions {
   readonly router: Router;
@@ -40,6 +41,8 @@ export interface B2buaOptions {
   readonly newCallId?: () => string;
   /** The calls' own timers (route INVITE timeout, ACK keeping); the process clock by default. */
   readonly clock?: Clock;
+  /** The keys of this element's traceback records; the element's traceback writer takes only those. */
+  readonly recordKeys?: RecordKeys;
 }
 
 /**
@@ -57,6 +60,7 @@ export class B2bua implements TransactionUser {
 
   constructor(o: B2buaOptions) {
     const registry = this.#registry;
+    const recordKeys = o.recordKeys ?? new RecordKeys();
     const contact = new LocalContact(o.localEndpoint);
     this.#teardown = new CallTeardown({
       registry,
@@ -64,6 +68,7 @@ export class B2bua implements TransactionUser {
       maxForwards: o.maxForwards,
       ackTimeoutMs: o.ackTimeoutMs,
       logger: o.logger,
+      recordKeys,
     });
     this.#setup = new CallSetup({
       router: o.router,
@@ -82,6 +87,7 @@ export class B2bua implements TransactionUser {
       unmatched: o.unmatched,
       maxCalls: o.maxCalls,
       clock: o.clock ?? realClock,
+      recordKeys,
     });
     this.#relay = new InDialogRelay({
       registry,

@@ -17,7 +17,12 @@ import { type ChainResult, type HookChains, runHookChain } from './invite-hooks.
 import type { LocalContact } from './local-contact.js';
 import { respond } from './respond.js';
 import type { Router, TrunkRuntime } from './router.js';
-import { publishCallRecord, publishRefusedInvite, tracebackObserved } from './traceback-events.js';
+import {
+  publishCallRecord,
+  publishRefusedInvite,
+  type RecordKeys,
+  tracebackObserved,
+} from './traceback-events.js';
 
 export interface CallSetupOptions {
   readonly router: Router;
@@ -36,6 +41,7 @@ export interface CallSetupOptions {
   };
   readonly maxCalls: number;
   readonly clock: Clock;
+  readonly recordKeys: RecordKeys;
 }
 
 /**
@@ -63,19 +69,19 @@ export class CallSetup {
         );
         respond(tx, req, o.unmatched.status);
         if (tracebackObserved())
-          publishRefusedInvite(req, flow, undefined, o.unmatched.status, 'unknown_source');
+          publishRefusedInvite(o.recordKeys, req, flow, undefined, o.unmatched.status, 'unknown_source');
         return;
       }
       trunk = o.unmatched.trunk;
     }
     if (o.registry.calls >= o.maxCalls) {
       respond(tx, req, 503, undefined, [['Retry-After', '5']]);
-      if (tracebackObserved()) publishRefusedInvite(req, flow, trunk, 503, 'max_calls');
+      if (tracebackObserved()) publishRefusedInvite(o.recordKeys, req, flow, trunk, 503, 'max_calls');
       return;
     }
     if (o.contact.isLoop(req)) {
       respond(tx, req, 482);
-      if (tracebackObserved()) publishRefusedInvite(req, flow, trunk, 482, 'loop');
+      if (tracebackObserved()) publishRefusedInvite(o.recordKeys, req, flow, trunk, 482, 'loop');
       return;
     }
     // RFC 3261 §8.2.6.1: a UAS that will take time answers 100 at once (no To tag on 100).
@@ -160,7 +166,11 @@ export class CallSetup {
     if (result.action === 'reject') {
       this.#respondA(call, result.status, result.reasonPhrase, result.headers);
       if (tracebackObserved())
-        publishCallRecord(call, { status: result.status, cause: result.cause, detail: result.hook });
+        publishCallRecord(call, this.#o.recordKeys, {
+          status: result.status,
+          cause: result.cause,
+          detail: result.hook,
+        });
       this.#o.teardown.end(call, 'rejected');
       return;
     }
@@ -190,7 +200,7 @@ export class CallSetup {
     call.advance('forward');
     const tx = this.#o.transactions.sendRequest(req, dialog.fallback);
     call.bTx = tx;
-    if (call.hopIndex === 0 && tracebackObserved()) publishCallRecord(call);
+    if (call.hopIndex === 0 && tracebackObserved()) publishCallRecord(call, this.#o.recordKeys);
     if (callChannels.forwarded.hasSubscribers) {
       // INVITE processing time, A-leg received -> B-leg handed to the transaction layer (incl. sign/verify).
       const durationNs = Number(process.hrtime.bigint() - call.receivedAt);

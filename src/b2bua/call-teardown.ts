@@ -5,7 +5,7 @@ import { TransactionError, type TransactionLayer } from '../sip/transaction/inde
 import { type Target, TransportError } from '../sip/transport/types.js';
 import type { Call, Side } from './call.js';
 import type { CallRegistry } from './call-registry.js';
-import { publishEnded, tracebackObserved } from './traceback-events.js';
+import { publishEnded, type RecordKeys, tracebackObserved } from './traceback-events.js';
 
 export interface CallTeardownOptions {
   readonly registry: CallRegistry;
@@ -14,6 +14,7 @@ export interface CallTeardownOptions {
   /** How long to wait for the A-leg ACK of a 2xx, and to keep our B-leg ACK (64*T1, RFC 3261 §13.3.1.4). */
   readonly ackTimeoutMs: number;
   readonly logger: Logger;
+  readonly recordKeys: RecordKeys;
 }
 
 /**
@@ -110,7 +111,7 @@ export class CallTeardown {
   end(call: Call, cause: CallEndCause): void {
     if (!call.advance('end')) return;
     // Before release(): the record is built from the A-leg INVITE if it was not published yet.
-    if (tracebackObserved()) publishEnded(call, cause);
+    if (tracebackObserved()) publishEnded(call, this.#o.recordKeys, cause);
     call.clearTimers();
     this.#o.registry.remove(call);
     call.release();

@@ -79,6 +79,8 @@ export class Call {
   finalStatus: number | undefined;
   /** The hop the call's traceback record named (failover moves the call on). */
   recordedHop: number | undefined;
+  /** The key of its traceback record (src/b2bua/traceback-events.ts), given when first published. */
+  recordKey: string | undefined;
   readonly #parentLog: Logger;
   #log: Logger | undefined;
 

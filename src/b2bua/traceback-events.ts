@@ -22,42 +22,53 @@ import type { NextHop, TrunkRuntime } from './router.js';
  * the call path of an element that keeps no records.
  */
 
-/** Makes call keys unique across restarts and cluster workers: `<run>-<call id>`. */
-const RUN = randomBytes(6).toString('hex');
-let uncalled = 0;
-
 export function tracebackObserved(): boolean {
   return tracebackChannel.hasSubscribers;
 }
 
 /**
- * Numbered per process, not by `call.id`: two B2BUAs in one process (`npm run demo`, tests) each number their
- * calls from 1, and their records would share keys (the store keeps the first record of a key).
+ * The keys of one element's records (one B2BUA): `<element>-<n>`, unique across restarts, cluster workers and
+ * elements that share a process (`npm run demo`, tests). The element's traceback writer takes only the events
+ * whose key starts with its element's prefix: the channel is process-wide, and two elements in one process
+ * must not store each other's calls.
  */
-let recorded = 0;
-const keys = new WeakMap<Call, string>();
+export class RecordKeys {
+  readonly element: string = randomBytes(6).toString('hex');
+  #n = 0;
 
-export function callKey(call: Call): string {
-  let key = keys.get(call);
-  if (key === undefined) {
-    key = `${RUN}-${++recorded}`;
-    keys.set(call, key);
+  next(): string {
+    return `${this.element}-${++this.#n}`;
   }
-  return key;
+
+  /** Whether a record key is one of this element's. */
+  owns(key: string): boolean {
+    return (
+      key.length > this.element.length && key.startsWith(this.element) && key[this.element.length] === '-'
+    );
+  }
+}
+
+function callKey(call: Call, keys: RecordKeys): string {
+  call.recordKey ??= keys.next();
+  return call.recordKey;
 }
 
 /**
  * The call's record: once it is forwarded to its first next hop (signed, verified or passed through), refused
  * by a hook (`refused`), or when it ends before either (cancelled while a hook waited).
  */
-export function publishCallRecord(call: Call, refused?: TracebackCallEvent['refused']): void {
+export function publishCallRecord(
+  call: Call,
+  keys: RecordKeys,
+  refused?: TracebackCallEvent['refused'],
+): void {
   const aInvite = call.aInvite;
   if (call.recordedHop !== undefined || aInvite === undefined) return;
   call.recordedHop = call.hopIndex;
   const hop = call.b === undefined ? undefined : call.trunk.route.hops[call.hopIndex];
   tracebackChannel.publish(
     callEvent({
-      key: callKey(call),
+      key: callKey(call, keys),
       time: call.startedAtMs,
       role: refused !== undefined ? 'refused' : roleOf(call.facts),
       trunk: call.trunk,
@@ -73,6 +84,7 @@ export function publishCallRecord(call: Call, refused?: TracebackCallEvent['refu
 
 /** An INVITE refused before it became a call (unknown source, call limit, loop). */
 export function publishRefusedInvite(
+  keys: RecordKeys,
   req: SipRequest,
   flow: Flow,
   trunk: TrunkRuntime | undefined,
@@ -81,7 +93,7 @@ export function publishRefusedInvite(
 ): void {
   tracebackChannel.publish(
     callEvent({
-      key: `${RUN}-r${++uncalled}`,
+      key: keys.next(),
       time: Date.now(),
       role: 'refused',
       trunk,
@@ -94,14 +106,14 @@ export function publishRefusedInvite(
 }
 
 /** The call ended (after its record, which is published first if it has not been). */
-export function publishEnded(call: Call, cause: CallEndCause): void {
-  publishCallRecord(call);
+export function publishEnded(call: Call, keys: RecordKeys, cause: CallEndCause): void {
+  publishCallRecord(call, keys);
   const now = Date.now();
   const moved = call.recordedHop !== undefined && call.recordedHop !== call.hopIndex;
   const hop = call.trunk.route.hops[call.hopIndex];
   tracebackChannel.publish({
     kind: 'end',
-    key: callKey(call),
+    key: callKey(call, keys),
     time: now,
     ...(moved && call.b !== undefined ? { bCallId: call.b.callId } : {}),
     ...(moved && hop !== undefined ? { nextHop: hopLabel(hop) } : {}),

@@ -18,7 +18,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LevelWithSilent } from 'pino';
 import { StartupError, type Stirgate, startStirgate } from '../app.js';
@@ -82,6 +82,9 @@ const DEFAULT_RATE = 100;
 const SPC = '1234';
 const ATTEMPTS = 3;
 
+/** Where `stirgate demo` keeps its state (PKI, traceback records, SIPp traces), relative to the working directory. */
+export const DEMO_DIR = '.stirgate-demo';
+
 /** Run the demo; resolves with the report (never rejects for a failed call, only for a broken setup). */
 export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   const print = opts.print ?? ((line: string) => console.log(line));
@@ -119,7 +122,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     const callee = await startCallee(sipp, join(scenarios, 'uas.xml'), sippDir, calls);
     closers.push(() => callee.stop());
 
-    const { signer, verifier } = await startElements({
+    const { signer, verifier, signerConfig } = await startElements({
       work,
       signerDir,
       trustDir,
@@ -170,6 +173,11 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
       problems,
     });
     printReport(report, print);
+    if (opts.dataDir !== undefined) {
+      // The elements close first: the signer's traceback writer flushes its records on close.
+      for (const close of closers.splice(0).reverse()) await close().catch(() => {});
+      await showTraceback(work, signerConfig, (await readOptional(callee.messageFile)) ?? '', print);
+    }
     return report;
   } finally {
     observed.stop();
@@ -193,17 +201,16 @@ interface ElementsInput {
  * name the signer's x5u port before the signer binds it, so that port is picked free beforehand; if another
  * process takes it in between, both are started again on new ports.
  */
-async function startElements(i: ElementsInput): Promise<{ signer: Stirgate; verifier: Stirgate }> {
+async function startElements(
+  i: ElementsInput,
+): Promise<{ signer: Stirgate; verifier: Stirgate; signerConfig: string }> {
   for (let attempt = 1; ; attempt++) {
     const x5uPort = await freeTcpPort();
     const verifier = await startElement(verifierYaml({ ...i, x5uPort }), 'demo verifier', i.logger);
     try {
-      const signer = await startElement(
-        signerYaml({ signerDir: i.signerDir, x5uPort, verifierPort: udpPort(verifier) }),
-        'demo signer',
-        i.logger,
-      );
-      return { signer, verifier };
+      const signerConfig = signerYaml({ signerDir: i.signerDir, x5uPort, verifierPort: udpPort(verifier) });
+      const signer = await startElement(signerConfig, 'demo signer', i.logger);
+      return { signer, verifier, signerConfig };
     } catch (err) {
       await verifier.close();
       if (!(err instanceof StartupError && err.code === 'listen') || attempt >= ATTEMPTS) throw err;
@@ -267,6 +274,47 @@ data_dir: ${JSON.stringify(join(p.work, 'verifier'))}
 metrics: { listen: "" }
 admin: { listen: "" }
 `;
+}
+
+/**
+ * The traceback of one demo call, as an operator does it (docs/traceback.md): the Identity header the callee
+ * received, pasted into `stirgate traceback`, which names the customer, trunk and source that sent the call.
+ * Needs the demo's state kept (`stirgate demo` keeps it in .stirgate-demo/).
+ */
+async function showTraceback(
+  work: string,
+  signerConfig: string,
+  calleeTrace: string,
+  print: (line: string) => void,
+): Promise<void> {
+  const identity = /^Identity:[ \t]*(.+)$/im.exec(calleeTrace)?.[1]?.trim();
+  if (identity === undefined) {
+    print('traceback        no Identity header in the callee trace: nothing to look up');
+    return;
+  }
+  const configFile = join(work, 'signer.yaml');
+  const identityFile = join(work, 'identity.txt');
+  await writeFile(configFile, signerConfig);
+  await writeFile(identityFile, `${identity}\n`);
+  print('');
+  print('Traceback of the first call the callee received, from its Identity header:');
+  print(
+    `  npx stirgate traceback --config ${relative('.', configFile)} --identity ${relative('.', identityFile)}`,
+  );
+  const { tracebackCommand } = await import('./traceback.js');
+  let out = '';
+  await tracebackCommand(['--config', configFile, '--identity', identityFile], {
+    stdout: (t) => {
+      out += t;
+    },
+    stderr: (t) => {
+      out += t;
+    },
+    stdin: () => Promise.resolve(''),
+    now: Date.now,
+    env: process.env,
+  });
+  for (const line of out.trimEnd().split('\n')) print(`  ${line}`);
 }
 
 function udpPort(app: Stirgate): number {

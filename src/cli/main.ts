@@ -4,6 +4,8 @@
  * (src/main.ts) once it has checked the Node.js version.
  */
 import cluster from 'node:cluster';
+import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { StartupError, startStirgate } from '../app.js';
 import { runPrimary } from '../cluster/primary.js';
 import { ENV_WORKER_INDEX } from '../cluster/protocol.js';
@@ -58,8 +60,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (cmd === 'demo') {
     // Lazy: the demo pulls in SIPp process handling that `stirgate` itself never needs.
-    const { runDemo } = await import('./demo.js');
-    const r = await runDemo(sub !== undefined ? { calls: Number(sub) } : {});
+    const { runDemo, DEMO_DIR } = await import('./demo.js');
+    // Kept (and started afresh each run) so that the traceback it ends with can be repeated by hand.
+    const dataDir = resolve(DEMO_DIR);
+    await rm(dataDir, { recursive: true, force: true });
+    const r = await runDemo({ ...(sub !== undefined ? { calls: Number(sub) } : {}), dataDir });
     return r.ok ? 0 : 1;
   }
   if (cmd === 'traceback') {

@@ -64,9 +64,7 @@ export async function runPrimary(input: Config, logger: Logger): Promise<Cluster
   const token = randomBytes(8);
   const replay = new MemoryReplayStore({ max: config.stir.verification.replay.maxEntries });
   // The one traceback store: workers send their batches (sg:traceback), this writer stores them.
-  const traceback = config.traceback.enabled
-    ? await startTracebackStore(config, logger, { subscribe: false })
-    : undefined;
+  const traceback = config.traceback.enabled ? await startTracebackStore(config, logger, {}) : undefined;
   // The admin API over that store (never in a SIP worker).
   const adminClosers = new Closers();
   if (traceback?.store !== undefined) {

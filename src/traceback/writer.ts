@@ -102,12 +102,20 @@ export class TracebackWriter {
     for (const e of batch) this.accept(e);
   }
 
-  /** Subscribe to `stirgate:traceback`: from now on every call is recorded. */
-  subscribe(): void {
+  /**
+   * Subscribe to `stirgate:traceback`: from now on every call of this element is recorded. `owns` keeps the
+   * events of this element only (the channel is process-wide; see RecordKeys in src/b2bua/traceback-events.ts).
+   */
+  subscribe(owns: (key: string) => boolean): void {
     if (this.#subscribed) return;
     this.#subscribed = true;
-    tracebackChannel.subscribe(this.accept);
+    this.#onEvent = (e) => {
+      if (owns(e.key)) this.accept(e);
+    };
+    tracebackChannel.subscribe(this.#onEvent);
   }
+
+  #onEvent: ((e: TracebackEvent) => void) | undefined;
 
   stats(): TracebackWriterStats {
     return {
@@ -123,7 +131,7 @@ export class TracebackWriter {
    * is not closed: its owner does that after.
    */
   async close(): Promise<void> {
-    if (this.#subscribed) tracebackChannel.unsubscribe(this.accept);
+    if (this.#onEvent !== undefined) tracebackChannel.unsubscribe(this.#onEvent);
     this.#subscribed = false;
     if (this.#closing) return;
     this.#closing = true;

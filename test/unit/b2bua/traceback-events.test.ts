@@ -4,7 +4,7 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { passportDigest } from '../../../src/b2bua/traceback-events.js';
+import { passportDigest, RecordKeys } from '../../../src/b2bua/traceback-events.js';
 import type { TracebackEvent } from '../../../src/events.js';
 import { type B2buaHarness, createB2buaHarness, T1 } from '../../support/b2bua-harness.js';
 import { callerInvite, responseTo } from '../../support/peer-messages.js';
@@ -135,5 +135,18 @@ describe('traceback events', () => {
   it('digests a PASSporT as base64url SHA-256 of its compact form', () => {
     // Expected value from `printf 'a.b.c' | openssl dgst -sha256 -binary | base64` (base64url, no padding).
     expect(passportDigest('a.b.c')).toBe('hF4wRIgJ4ryJWOsCW_x5UjXROwd6U9DDq70jhRcNybg');
+  });
+});
+
+describe('RecordKeys', () => {
+  it('numbers one element and recognises only its own keys', () => {
+    const a = new RecordKeys();
+    const b = new RecordKeys();
+    const ka = a.next();
+    expect(a.next()).not.toBe(ka);
+    expect(a.owns(ka)).toBe(true);
+    expect(b.owns(ka)).toBe(false);
+    expect(a.owns(a.element)).toBe(false);
+    expect(a.owns(`${a.element}x-1`)).toBe(false);
   });
 });

@@ -54,7 +54,7 @@ describe('TracebackWriter into TracebackStoreThread', () => {
       flushMs: 20,
       logger: createLogger({ level: 'silent' }),
     });
-    writer.subscribe();
+    writer.subscribe(() => true);
     const now = Date.now();
     for (let i = 0; i < 250; i++) tracebackChannel.publish(call(i, now - i));
     tracebackChannel.publish({

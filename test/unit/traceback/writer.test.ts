@@ -68,11 +68,25 @@ function start(o: Partial<TracebackWriterOptions> & Pick<TracebackWriterOptions,
     clock,
     ...o,
   });
-  writer.subscribe();
+  writer.subscribe((key) => key.startsWith('run-'));
   return { writer, clock, lines: log.lines };
 }
 
 describe('TracebackWriter', () => {
+  it("takes only its own element's records from the process-wide channel", async () => {
+    const batches: TracebackEvent[][] = [];
+    const { clock: c } = start({
+      sink: async (b) => {
+        batches.push([...b]);
+      },
+    });
+    tracebackChannel.publish({ ...call(1), key: 'other-element-1' });
+    tracebackChannel.publish(call(2));
+    c.advance(200);
+    await settle();
+    expect(batches.flat().map((e) => e.key)).toEqual(['run-2']);
+  });
+
   it('hands what the call path publishes to the sink in batches: batch_max at once, the rest after flush_ms', async () => {
     const batches: TracebackEvent[][] = [];
     const { writer: w, clock: c } = start({
