@@ -31,7 +31,7 @@ customers:
 
 data_dir: .stirgate
 
-# Every call signed, verified or refused is on record in data_dir/traceback.db for 90 days
+# Every call signed, verified or refused is on record in data_dir/traceback.db for 30 days
 # ("stirgate traceback", docs/traceback.md); "traceback: { enabled: false }" turns it off.
 traceback:
   enabled: true

@@ -637,7 +637,7 @@ const traceback = object<TracebackConfig>(
     file: optional(filePath, 'SQLite file of the records (mode 0600); absent = traceback.db in data_dir.'),
     retentionDays: defaulted(
       integer({ min: 0, max: 3650 }),
-      90,
+      30,
       'Records older than this are pruned in the background, in small batches; 0 keeps everything (docs/traceback.md "Retention").',
     ),
     queueMax: defaulted(

@@ -8,17 +8,20 @@ import type { TracebackStore } from './store.js';
  * thousand rows holds the lock for milliseconds, never the whole backlog's time). A pass ends at the first
  * batch that deletes fewer rows than asked: nothing older than the cut-off remains.
  *
- * Default retention, 90 days: a traceback request must be answered within 24 hours of receipt (47 CFR
- * 64.1200(n)(1)) but may be about a call weeks old; the Industry Traceback Group prioritises calls under 10
- * days old, and 90 days keeps every call of a quarter's complaints with a wide margin. The 18 months of 47 CFR
- * 42.6 apply to toll billing records, which the operator's billing system keeps; these records hold telephone
- * numbers, and keeping them longer than traceback needs is a privacy cost (docs/traceback.md "Privacy").
- * Disk per million records: docs/performance.md "Traceback store".
+ * Default retention, 30 days: a traceback request must be answered within 24 hours of receipt (47 CFR
+ * 64.1200(n)(1)) but names a call that may be days or weeks old; the Industry Traceback Group prioritises
+ * calls under 10 days old because older records are often gone, and 30 days covers that window three times
+ * over (a request that lags the call by weeks still finds it). The 18 months of 47 CFR 42.6 apply to toll
+ * billing records, which the operator's billing system keeps, not to these. The records hold telephone numbers:
+ * keeping them longer than traceback needs is a privacy cost, and a disk cost of about 0.73 GB per million
+ * records (docs/performance.md "Traceback store"): 30 days at an average 20 calls/s is 52 million records,
+ * about 38 GB. `retention_days` raises it where an operator's own obligations ask for longer.
  */
 
-export const DEFAULT_RETENTION_DAYS = 90;
+export const DEFAULT_RETENTION_DAYS = 30;
 export const DEFAULT_PRUNE_INTERVAL_MS = 10 * 60_000;
-export const DEFAULT_PRUNE_BATCH_ROWS = 2000;
+/** About 100 ms of write lock at 10 million records (docs/performance.md "Traceback store"). */
+export const DEFAULT_PRUNE_BATCH_ROWS = 500;
 export const DEFAULT_PRUNE_PAUSE_MS = 50;
 /** The first pass after start: soon, so an element that was down for weeks does not wait a whole interval. */
 const FIRST_PASS_DELAY_MS = 60_000;
