@@ -645,7 +645,11 @@ const traceback = object<TracebackConfig>(
       50_000,
       'Records held in memory while the store catches up; past it new ones are dropped and counted (stirgate_traceback_dropped_total).',
     ),
-    batchMax: defaulted(integer({ min: 1, max: 100_000 }), 1000, 'Records written in one store transaction.'),
+    batchMax: defaulted(
+      integer({ min: 1, max: 100_000 }),
+      5000,
+      'Records written in one store transaction at most (a backlog is caught up 1.7x faster in batches of 5,000 than of 1,000: docs/performance.md "Traceback store").',
+    ),
     flushMs: defaulted(
       integer({ min: 1, max: 60_000 }),
       200,
