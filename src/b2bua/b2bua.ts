@@ -12,7 +12,7 @@ import type { HookChains } from './invite-hooks.js';
 import { LocalContact } from './local-contact.js';
 import { ACCEPT_HEADER, ALLOW_HEADER, validateRequest } from './request-validation.js';
 import { respond } from './respond.js';
-import type { Router, TrunkRuntime } from './router.js';
+import type { Router, UnmatchedPolicy } from './router.js';
 import { RecordKeys } from './traceback-events.js';
 
 export interface B2buaOptions {
@@ -24,11 +24,7 @@ export interface B2buaOptions {
   /** The ordered hook chain of each trunk role (src/b2bua/invite-hooks.ts). */
   readonly hooks: HookChains;
   /** What to do with traffic from an address that matches no trunk. */
-  readonly unmatched: {
-    readonly action: 'reject' | 'passthrough';
-    readonly status: number;
-    readonly trunk?: TrunkRuntime;
-  };
+  readonly unmatched: UnmatchedPolicy;
   readonly maxForwards: number;
   readonly userAgent: string;
   readonly maxCalls: number;

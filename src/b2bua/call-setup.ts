@@ -16,7 +16,7 @@ import { copyCrossingHeaders } from './header-rules.js';
 import { type ChainResult, type HookChains, runHookChain } from './invite-hooks.js';
 import type { LocalContact } from './local-contact.js';
 import { respond } from './respond.js';
-import type { Router, TrunkRuntime } from './router.js';
+import type { Router, UnmatchedPolicy } from './router.js';
 import {
   publishCallRecord,
   publishRefusedInvite,
@@ -34,11 +34,7 @@ export interface CallSetupOptions {
   readonly logger: Logger;
   readonly hooks: HookChains;
   /** What to do with traffic from an address that matches no trunk. */
-  readonly unmatched: {
-    readonly action: 'reject' | 'passthrough';
-    readonly status: number;
-    readonly trunk?: TrunkRuntime;
-  };
+  readonly unmatched: UnmatchedPolicy;
   readonly maxCalls: number;
   readonly clock: Clock;
   readonly recordKeys: RecordKeys;

@@ -1,7 +1,7 @@
+import type { TracebackCallEvent } from '../events.js';
 import type { Logger } from '../log/logger.js';
 import type { SipRequest } from '../sip/message/message.js';
 import type { Flow } from '../sip/transport/types.js';
-import type { VerifyCode, Verstat } from '../stir/codes.js';
 import type { LegEdit } from './leg-edits.js';
 import type { TrunkRole, TrunkRuntime } from './router.js';
 
@@ -37,17 +37,11 @@ export interface SignedFacts {
   readonly jws: string;
 }
 
-/** What the verification hook found (RFC 8224 §6.2): who signed the call, the next one to ask upstream. */
-export interface VerifiedFacts {
-  readonly code: VerifyCode;
-  readonly verstat: Verstat;
-  readonly attest?: string;
-  readonly origid?: string;
-  readonly iat?: number;
-  readonly x5u?: string;
-  readonly spc?: string;
-  readonly subject?: string;
-}
+/**
+ * What the verification hook found (RFC 8224 §6.2): who signed the call, the next one to ask upstream. The
+ * traceback record's `verified` part as it is (src/events.ts).
+ */
+export type VerifiedFacts = NonNullable<TracebackCallEvent['verified']>;
 
 /** Filled in by the hooks of one call; read by later hooks and by the call's traceback record. */
 export interface CallFacts {

@@ -52,6 +52,14 @@ export interface TrunkRuntime {
   readonly matchTransport: TransportProtocol | undefined;
 }
 
+/** What to do with an INVITE from an address that matches no trunk (docs/config.md `unmatched_source`). */
+export interface UnmatchedPolicy {
+  readonly action: 'reject' | 'passthrough';
+  readonly status: number;
+  /** The passthrough trunk such calls take, when `unmatched_source.route` is set. */
+  readonly trunk?: TrunkRuntime;
+}
+
 /** First trunk whose source CIDRs, port and transport match the flow wins (docs/config.md). */
 export class Router {
   readonly #trunks: readonly TrunkRuntime[];
