@@ -9,6 +9,7 @@ import { createLogger } from '../../../src/log/logger.js';
 import { TracebackQueryError } from '../../../src/traceback/errors.js';
 import { StoreThreadError, TracebackStoreThread } from '../../../src/traceback/store-thread.js';
 import { TracebackWriter } from '../../../src/traceback/writer.js';
+import { ORIGID, signedCall } from './traceback-fixtures.js';
 
 let dir: string | undefined;
 afterEach(async () => {
@@ -16,28 +17,15 @@ afterEach(async () => {
   dir = undefined;
 });
 
+/** A signed call at `time`, keyed `thread-<n>` (Call-IDs `a-leg-<n>@192.0.2.10` / `b-leg-<n>@stirgate`). */
 function call(n: number, time: number): TracebackCallEvent {
-  return {
-    kind: 'call',
-    key: `thread-${n}`,
-    time,
-    role: 'signed',
-    trunk: 'customer',
-    trunkRole: 'originating',
-    customer: 'acme',
-    source: { address: '192.0.2.10', port: 5060, transport: 'udp' },
-    aCallId: `a-${n}@192.0.2.10`,
-    bCallId: `b-${n}`,
-    nextHop: 'udp:198.51.100.1:5060',
-    calling: { received: '+12025550100', canonical: '12025550100' },
-    called: { received: '+12025550199', canonical: '12025550199' },
-    signed: {
-      attest: 'A',
-      origid: '7c6f6a4e-8d2b-4f4e-9a51-8c2f4b7d0e11',
-      iat: Math.floor(time / 1000),
-      digest: `digest-${n}`,
-    },
-  };
+  const signed = {
+    attest: 'A',
+    origid: ORIGID,
+    iat: Math.floor(time / 1000),
+    digest: `digest-${n}`,
+  } as const;
+  return signedCall(n, { key: `thread-${n}`, time, signed });
 }
 
 describe('TracebackWriter into TracebackStoreThread', () => {
@@ -69,12 +57,12 @@ describe('TracebackWriter into TracebackStoreThread', () => {
     await writer.close();
     expect(writer.stats()).toMatchObject({ written: 251, queued: 0 });
 
-    const r = await store.query({ by: 'callId', callId: 'a-7@192.0.2.10', limit: 5 });
+    const r = await store.query({ by: 'callId', callId: 'a-leg-7@192.0.2.10', limit: 5 });
     expect(r.records).toHaveLength(1);
     expect(r.records[0]).toMatchObject({
       id: 'thread-7',
       customer: 'acme',
-      bCallId: 'b-7',
+      bCallId: 'b-leg-7@stirgate',
       end: { answered: true, durationMs: 4000, cause: 'bye' },
     });
     const byNumbers = await store.query({

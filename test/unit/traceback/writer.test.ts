@@ -4,30 +4,10 @@ import { type TracebackCallEvent, type TracebackEvent, tracebackChannel } from '
 import { createLogger } from '../../../src/log/logger.js';
 import { TracebackWriter, type TracebackWriterOptions } from '../../../src/traceback/writer.js';
 import { FakeClock } from '../../support/fake-clock.js';
+import { signedCall } from './traceback-fixtures.js';
 
-function call(n: number): TracebackCallEvent {
-  return {
-    kind: 'call',
-    key: `run-${n}`,
-    time: 1_780_000_000_000 + n,
-    role: 'signed',
-    trunk: 'customer',
-    trunkRole: 'originating',
-    customer: 'acme',
-    source: { address: '192.0.2.10', port: 5060, transport: 'udp' },
-    aCallId: `a-${n}@192.0.2.10`,
-    bCallId: `b-${n}`,
-    nextHop: 'udp:198.51.100.1:5060',
-    calling: { received: '+12025550100', canonical: '12025550100' },
-    called: { received: '+12025550199', canonical: '12025550199' },
-    signed: {
-      attest: 'A',
-      origid: '7c6f6a4e-8d2b-4f4e-9a51-8c2f4b7d0e11',
-      iat: 1_780_000_000,
-      digest: `d${n}`,
-    },
-  };
-}
+/** A signed call keyed `run-<n>`, the key prefix the writer under test owns. */
+const call = (n: number): TracebackCallEvent => signedCall(n, { key: `run-${n}` });
 
 function captureLog() {
   const lines: Record<string, unknown>[] = [];
