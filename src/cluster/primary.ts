@@ -246,8 +246,8 @@ export async function runPrimary(
         case 'sg:ready':
           slot.ready = true;
           logger.info({ worker: slot.index, pid: w.process.pid, endpoints: msg.endpoints }, 'worker ready');
-          // A worker restarted after a reload read the file at its start: give it the configuration the others run.
-          if (started && liveConfig.current !== config)
+          // A worker (re)started after a reload read the file at its start: give it the configuration the others run.
+          if (liveConfig.current !== config)
             void relay.broadcast(reachable([slot]), liveConfig.current).then((problems) => {
               if (problems.length > 0) logReloadOutcome(logger, { ok: false, problems }, 'worker_restart');
             });
