@@ -94,6 +94,8 @@ export async function startStirgate(
   const closers = new Closers();
   try {
     const { config, devPki } = await prepareState(input);
+    // What reloads replace (src/app/reload.ts); anything that reads the configuration at run time reads this.
+    const liveConfig = new LiveValue(config);
     const roles = rolesOf(config);
     const signing = roles.has('originating')
       ? await startSigning(config, devPki, closers, logger)
@@ -125,16 +127,6 @@ export async function startStirgate(
     });
     transactions.setUser(b2bua);
     closers.add(() => b2bua.close());
-
-    const stats = elementStats(b2bua, transactions, transport, verification?.certCache);
-    const metricsUrl = await startMetricsService(config, stats, closers, logger, worker, traceback?.metrics);
-    // The admin API serves the traceback store; in cluster mode the primary runs it (src/cluster/primary.ts).
-    const adminUrl =
-      worker === undefined && traceback?.store !== undefined
-        ? await startAdminService(config, traceback.store, closers, logger)
-        : undefined;
-    const endpoints = await listenSip(transport, config);
-    const liveConfig = new LiveValue(config);
     const reloader = new Reloader({
       live: liveConfig,
       source,
@@ -145,6 +137,15 @@ export async function startStirgate(
       },
       logger,
     });
+
+    const stats = elementStats(b2bua, transactions, transport, verification?.certCache);
+    const metricsUrl = await startMetricsService(config, stats, closers, logger, worker, traceback?.metrics);
+    // The admin API serves the traceback store; in cluster mode the primary runs it (src/cluster/primary.ts).
+    const adminUrl =
+      worker === undefined && traceback?.store !== undefined
+        ? await startAdminService(config, traceback.store, closers, logger)
+        : undefined;
+    const endpoints = await listenSip(transport, config);
     const x5u = signing?.x5u;
     logger.info(
       { endpoints: endpoints.map((e) => `${e.protocol}:${e.local.address}:${e.local.port}`), x5u },
