@@ -1,9 +1,10 @@
 import type { Registry } from 'prom-client';
 import { startAdminService } from './app/admin-service.js';
+import { buildCallRouting, type HookChainsBuilder } from './app/call-routing.js';
 import { Closers } from './app/closers.js';
 import { buildHookChains } from './app/hook-chains.js';
 import { startMetricsService } from './app/metrics-service.js';
-import { buildRouting } from './app/routing.js';
+import { type ConfigSource, Reloader, type ReloadOutcome } from './app/reload.js';
 import { startSigning } from './app/signing-service.js';
 import { createSipStack, listenSip, localEndpoints } from './app/sip-stack.js';
 import { prepareState, rolesOf } from './app/state.js';
@@ -18,12 +19,14 @@ import { RecordKeys } from './b2bua/traceback-events.js';
 import type { Config } from './config/index.js';
 import type { TracebackEvent } from './events.js';
 import type { Logger } from './log/logger.js';
+import { LiveValue } from './policy/controls.js';
 import type { TransportLayer } from './sip/transport/index.js';
 import type { DatagramSteer, Endpoint, TransportProtocol } from './sip/transport/types.js';
 import type { CertCache } from './stir/certs/cert-cache.js';
 import type { ReplayStore } from './stir/replay-store.js';
 import type { TracebackStore } from './traceback/store.js';
 
+export type { ConfigSource, ReloadOutcome, ReloadProblem } from './app/reload.js';
 export { StartupError, type StartupErrorCode } from './app/startup-error.js';
 export { prepareState } from './app/state.js';
 
@@ -47,7 +50,15 @@ export interface WorkerSeams {
 
 /** A running element: what tests and main need to observe and stop it. */
 export interface Stirgate {
+  /** The configuration the element started with (origids filled in); `liveConfig` has the one running now. */
   readonly config: Config;
+  /** The running configuration: replaced as a whole by each reload that applies. */
+  readonly liveConfig: LiveValue<Config>;
+  /**
+   * Re-read the configuration file and apply what can change without a restart to new calls (src/app/
+   * reload.ts); with `next`, apply that configuration instead (a cluster worker, from its primary).
+   */
+  reload(next?: Config): Promise<ReloadOutcome>;
   /** Bound SIP endpoints (actual ports when 0 was configured). */
   readonly endpoints: readonly { protocol: TransportProtocol; local: Endpoint }[];
   /** The x5u URL put in every PASSporT we sign, when signing is on. */
@@ -74,10 +85,17 @@ export interface Stirgate {
  * metrics -> listen. Each step is a factory in src/app/; everything here runs once at start, and nothing on
  * the per-call path does I/O synchronously. A failure closes what was opened and names the key or file.
  */
-export async function startStirgate(input: Config, logger: Logger, worker?: WorkerSeams): Promise<Stirgate> {
+export async function startStirgate(
+  input: Config,
+  logger: Logger,
+  worker?: WorkerSeams,
+  source?: ConfigSource,
+): Promise<Stirgate> {
   const closers = new Closers();
   try {
     const { config, devPki } = await prepareState(input);
+    // What reloads replace (src/app/reload.ts); anything that reads the configuration at run time reads this.
+    const liveConfig = new LiveValue(config);
     const roles = rolesOf(config);
     const signing = roles.has('originating')
       ? await startSigning(config, devPki, closers, logger)
@@ -93,28 +111,32 @@ export async function startStirgate(input: Config, logger: Logger, worker?: Work
     if (traceback !== undefined) closers.add(() => traceback.close());
 
     const { transport, transactions } = createSipStack(config, closers, worker);
-    const { router, unmatchedTrunk } = buildRouting(config);
+    // Built the same way at start and on each reload (routing, unmatched policy, hook chains, call limit).
+    const hookChains: HookChainsBuilder = (c) => buildHookChains(c, signing?.signer, verification?.verifier);
+    const workers = worker?.workers ?? 1;
     const b2bua = new B2bua({
-      router,
+      ...(await buildCallRouting(config, hookChains, workers)),
       transactions,
       localEndpoint: localEndpoints(transport),
       logger,
-      hooks: buildHookChains(config, signing?.signer, verification?.verifier),
-      unmatched: {
-        action: config.unmatchedSource.action,
-        status: config.unmatchedSource.status,
-        ...(unmatchedTrunk !== undefined ? { trunk: unmatchedTrunk } : {}),
-      },
       maxForwards: config.sip.maxForwards,
       userAgent: config.sip.userAgent,
-      // Cluster mode: each worker admits its share, so the element as a whole keeps the configured limit.
-      maxCalls: Math.ceil(config.sip.callLimits.maxCalls / (worker?.workers ?? 1)),
       ackTimeoutMs: 64 * config.sip.timers.t1Ms,
       ...(worker !== undefined ? { newCallId: worker.newCallId } : {}),
       recordKeys,
     });
     transactions.setUser(b2bua);
     closers.add(() => b2bua.close());
+    const reloader = new Reloader({
+      live: liveConfig,
+      source,
+      startedRoles: roles,
+      apply: async (next) => {
+        b2bua.reconfigure(await buildCallRouting(next, hookChains, workers));
+        return [];
+      },
+      logger,
+    });
 
     const stats = elementStats(b2bua, transactions, transport, verification?.certCache);
     const metricsUrl = await startMetricsService(config, stats, closers, logger, worker, traceback?.metrics);
@@ -131,6 +153,8 @@ export async function startStirgate(input: Config, logger: Logger, worker?: Work
     );
     return {
       config,
+      liveConfig,
+      reload: (next) => reloader.reload(next),
       endpoints,
       x5u,
       metricsUrl,

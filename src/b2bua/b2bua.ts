@@ -5,7 +5,7 @@ import { type Clock, realClock } from '../sip/transaction/timers.js';
 import type { Endpoint, Flow, TransportProtocol } from '../sip/transport/types.js';
 import { defaultNewCallId } from './b-leg-invite.js';
 import { CallRegistry } from './call-registry.js';
-import { CallSetup } from './call-setup.js';
+import { type CallRouting, CallSetup } from './call-setup.js';
 import { CallTeardown } from './call-teardown.js';
 import { InDialogRelay } from './in-dialog-relay.js';
 import type { HookChains } from './invite-hooks.js';
@@ -92,6 +92,14 @@ export class B2bua implements TransactionUser {
       maxForwards: o.maxForwards,
       ackTimeoutMs: o.ackTimeoutMs,
     });
+  }
+
+  /**
+   * A configuration reload: the router, unmatched policy, hook chains and call limit for the next initial
+   * INVITE, in one swap. Calls being set up or established keep their trunk, route and hooks.
+   */
+  reconfigure(routing: CallRouting): void {
+    this.#setup.reconfigure(routing);
   }
 
   stats(): { calls: number; dialogs: number } {

@@ -24,6 +24,17 @@ import {
   tracebackObserved,
 } from './traceback-events.js';
 
+/**
+ * What a configuration reload replaces (src/app/reload.ts), swapped as one object and read once per initial
+ * INVITE: a call keeps the trunk (and so the route, for failover) it matched and the hook chain it ran.
+ */
+export interface CallRouting {
+  readonly router: Router;
+  readonly hooks: HookChains;
+  readonly unmatched: UnmatchedPolicy;
+  readonly maxCalls: number;
+}
+
 export interface CallSetupOptions {
   readonly router: Router;
   readonly transactions: TransactionLayer;
@@ -47,30 +58,43 @@ export interface CallSetupOptions {
  */
 export class CallSetup {
   readonly #o: CallSetupOptions;
+  #routing: CallRouting;
   #nextId = 1;
 
   constructor(opts: CallSetupOptions) {
     this.#o = opts;
+    this.#routing = {
+      router: opts.router,
+      hooks: opts.hooks,
+      unmatched: opts.unmatched,
+      maxCalls: opts.maxCalls,
+    };
+  }
+
+  /** From the next initial INVITE on; calls already set up or established keep what they started with. */
+  reconfigure(routing: CallRouting): void {
+    this.#routing = routing;
   }
 
   newCall(req: SipRequest, tx: ServerTransaction, flow: Flow): void {
     const receivedAt = process.hrtime.bigint();
     const o = this.#o;
-    let trunk = o.router.match(flow);
+    const r = this.#routing;
+    let trunk = r.router.match(flow);
     if (trunk === undefined) {
-      if (o.unmatched.action === 'reject' || o.unmatched.trunk === undefined) {
+      if (r.unmatched.action === 'reject' || r.unmatched.trunk === undefined) {
         o.logger.info(
           { src: flow.remote.address, event: 'unmatched_source' },
           'INVITE from unknown source refused',
         );
-        respond(tx, req, o.unmatched.status);
+        respond(tx, req, r.unmatched.status);
         if (tracebackObserved())
-          publishRefusedInvite(o.recordKeys, req, flow, undefined, o.unmatched.status, 'unknown_source');
+          publishRefusedInvite(o.recordKeys, req, flow, undefined, r.unmatched.status, 'unknown_source');
         return;
       }
-      trunk = o.unmatched.trunk;
+      trunk = r.unmatched.trunk;
     }
-    if (o.registry.calls >= o.maxCalls) {
+    if (o.registry.calls >= r.maxCalls) {
       respond(tx, req, 503, undefined, [['Retry-After', '5']]);
       if (tracebackObserved()) publishRefusedInvite(o.recordKeys, req, flow, trunk, 503, 'max_calls');
       return;
@@ -122,7 +146,7 @@ export class CallSetup {
     call.onRelease(() => tx.off('ackTimeout', onAckTimeout));
     if (callChannels.started.hasSubscribers)
       callChannels.started.publish({ trunk: trunk.name, role: trunk.role });
-    this.#runHooks(call, req);
+    this.#runHooks(call, req, r.hooks);
   }
 
   /** RFC 3261 §9.2: the caller cancelled: 487 to the INVITE, and CANCEL the B-leg (§9.1) if it is out. */
@@ -136,8 +160,8 @@ export class CallSetup {
 
   // ---- the hook chain ---------------------------------------------------------------------------
 
-  #runHooks(call: Call, aInvite: SipRequest): void {
-    const hooks = this.#o.hooks[call.trunk.role];
+  #runHooks(call: Call, aInvite: SipRequest, chains: HookChains): void {
+    const hooks = chains[call.trunk.role];
     if (hooks === undefined || hooks.length === 0) {
       this.#forward(call);
       return;

@@ -1,12 +1,13 @@
 /**
  * Composition root and command line: config -> logger -> STIR material -> sip stack -> b2bua -> listen;
- * SIGINT/SIGTERM close it. `stirgate` alone runs the embedded default configuration. Loaded by the entry
+ * SIGINT/SIGTERM close it, SIGHUP reloads the configuration file (src/app/reload.ts). `stirgate` alone runs the embedded default configuration. Loaded by the entry
  * (src/main.ts) once it has checked the Node.js version.
  */
 import cluster from 'node:cluster';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { StartupError, startStirgate } from '../app.js';
+import { logReloadOutcome } from '../app/reload.js';
+import { type ConfigSource, type ReloadOutcome, StartupError, startStirgate } from '../app.js';
 import { runPrimary } from '../cluster/primary.js';
 import { ENV_WORKER_INDEX } from '../cluster/protocol.js';
 import { runWorker } from '../cluster/worker.js';
@@ -91,13 +92,15 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function run(file: string | undefined): Promise<number> {
+  // What a reload reads again: the same file, with the same environment overrides.
+  const source: ConfigSource = {
+    ...(file !== undefined ? { file } : {}),
+    env: process.env,
+    version: VERSION,
+  };
   let config: Awaited<ReturnType<typeof loadConfig>>;
   try {
-    config = await loadConfig({
-      ...(file !== undefined ? { file } : {}),
-      env: process.env,
-      version: VERSION,
-    });
+    config = await loadConfig(source);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -106,10 +109,19 @@ async function run(file: string | undefined): Promise<number> {
     throw err;
   }
   const logger = createLogger({ level: config.log.level });
-  if (config.workers > 1) return runCluster(config, logger);
-  const stopLogEvents = subscribeLogEvents(logger); // SIP traces too, when log.level is trace
-  const app = await startStirgate(config, logger).catch(startupFailed(logger));
+  if (config.workers > 1) return runCluster(config, logger, source);
+  let stopLogEvents = subscribeLogEvents(logger); // SIP traces too, when log.level is trace
+  const app = await startStirgate(config, logger, undefined, source).catch(startupFailed(logger));
   if (app === undefined) return 1;
+  // The event logs subscribe by level (src/log/log-events.ts): a reload that changes it subscribes again.
+  let level = config.log.level;
+  app.liveConfig.subscribe((c) => {
+    if (c.log.level === level) return;
+    level = c.log.level;
+    stopLogEvents();
+    stopLogEvents = subscribeLogEvents(logger);
+  });
+  onHangUp(logger, () => app.reload());
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -135,8 +147,19 @@ function startupFailed(logger: Logger): (err: unknown) => undefined {
   };
 }
 
+/** SIGHUP: reload the configuration file, and log the outcome (a refused file: every problem, at error). */
+function onHangUp(logger: Logger, reload: () => Promise<ReloadOutcome>): void {
+  process.on('SIGHUP', () => {
+    logger.info({ signal: 'SIGHUP', event: 'config_reload' }, 'reloading the configuration');
+    reload().then(
+      (outcome) => logReloadOutcome(logger, outcome, 'SIGHUP'),
+      (err: unknown) => logger.error({ err, event: 'config_reload_failed' }, 'configuration reload failed'),
+    );
+  });
+}
+
 /** `workers` > 1: this process is the primary (forks, aggregates) or one of the SIP workers (src/cluster/). */
-async function runCluster(config: Config, logger: Logger): Promise<number> {
+async function runCluster(config: Config, logger: Logger, source: ConfigSource): Promise<number> {
   if (cluster.isWorker) {
     // Every line a worker writes (its element and the event logs) names it.
     const log = logger.child({ worker: Number(process.env[ENV_WORKER_INDEX]) });
@@ -146,8 +169,9 @@ async function runCluster(config: Config, logger: Logger): Promise<number> {
     if (process.connected) process.disconnect(); // the IPC channel would keep this process alive
     return code;
   }
-  const handle = await runPrimary(config, logger).catch(startupFailed(logger));
+  const handle = await runPrimary(config, logger, source).catch(startupFailed(logger));
   if (handle === undefined) return 1;
+  onHangUp(logger, () => handle.reload());
   const stop = (signal: string) => {
     logger.info({ signal }, 'stopping');
     handle.stop();

@@ -5,11 +5,14 @@ import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { startAdminService } from '../app/admin-service.js';
 import { Closers } from '../app/closers.js';
+import { type ConfigSource, logReloadOutcome, Reloader, type ReloadOutcome } from '../app/reload.js';
+import { rolesOf } from '../app/state.js';
 import { startTracebackStore } from '../app/traceback-service.js';
 import { prepareState, StartupError } from '../app.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import { createTracebackMetrics, metricsHandler } from '../metrics/start-metrics.js';
+import { LiveValue } from '../policy/controls.js';
 import { MemoryReplayStore } from '../stir/replay-store.js';
 import type { TracebackStore } from '../traceback/store.js';
 import {
@@ -19,6 +22,7 @@ import {
   type PrimaryToWorker,
   type WorkerToPrimary,
 } from './protocol.js';
+import { ReloadRelay, type ReloadTarget } from './reload-relay.js';
 
 /** How long a scrape waits for a worker's registry before leaving that worker out. */
 const METRICS_TIMEOUT_MS = 5_000;
@@ -44,6 +48,13 @@ export interface ClusterHandle {
   readonly done: Promise<number>;
   /** The traceback store every worker's records reach, for queries; undefined when traceback is off. */
   readonly traceback: TracebackStore | undefined;
+  /** The configuration the workers run: replaced as a whole by each reload that applies. */
+  readonly liveConfig: LiveValue<Config>;
+  /**
+   * Re-read the configuration file, validate it here once, then have every ready worker apply it
+   * (`sg:reload`); refused with every problem (a worker that fails is one, `workers[<index>]`).
+   */
+  reload(): Promise<ReloadOutcome>;
   stop(): void;
 }
 
@@ -59,7 +70,11 @@ export interface ClusterHandle {
  * Calls held by a worker that dies are lost with it; its slot's Call-IDs are dropped, not taken over, until
  * the replacement is up (UDP retransmissions then reach it).
  */
-export async function runPrimary(input: Config, logger: Logger): Promise<ClusterHandle> {
+export async function runPrimary(
+  input: Config,
+  logger: Logger,
+  source?: ConfigSource,
+): Promise<ClusterHandle> {
   const { config } = await prepareState(input);
   const token = randomBytes(8);
   const replay = new MemoryReplayStore({ max: config.stir.verification.replay.maxEntries });
@@ -85,6 +100,17 @@ export async function runPrimary(input: Config, logger: Logger): Promise<Cluster
   }));
   let started = false;
   let stopping = false;
+  const liveConfig = new LiveValue(config);
+  const relay = new ReloadRelay();
+  const reachable = (list: readonly Slot[]): ReloadTarget[] =>
+    list.flatMap((s) => (s.ready && s.worker !== undefined ? [{ index: s.index, worker: s.worker }] : []));
+  const reloader = new Reloader({
+    live: liveConfig,
+    source,
+    startedRoles: rolesOf(config),
+    apply: (merged) => relay.broadcast(reachable(slots), merged),
+    logger,
+  });
   let settle: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => {
     settle = resolve;
@@ -220,6 +246,11 @@ export async function runPrimary(input: Config, logger: Logger): Promise<Cluster
         case 'sg:ready':
           slot.ready = true;
           logger.info({ worker: slot.index, pid: w.process.pid, endpoints: msg.endpoints }, 'worker ready');
+          // A worker (re)started after a reload read the file at its start: give it the configuration the others run.
+          if (liveConfig.current !== config)
+            void relay.broadcast(reachable([slot]), liveConfig.current).then((problems) => {
+              if (problems.length > 0) logReloadOutcome(logger, { ok: false, problems }, 'worker_restart');
+            });
           if (!started && slots.every((s) => s.ready)) {
             started = true;
             logger.info({ workers: slots.length, endpoints: msg.endpoints }, 'stirgate listening (cluster)');
@@ -238,6 +269,9 @@ export async function runPrimary(input: Config, logger: Logger): Promise<Cluster
           break;
         case 'sg:traceback':
           traceback?.writer.acceptAll(msg.batch);
+          break;
+        case 'sg:reloaded':
+          relay.answered(msg);
           break;
       }
     });
@@ -301,5 +335,11 @@ export async function runPrimary(input: Config, logger: Logger): Promise<Cluster
   };
 
   for (const s of slots) fork(s);
-  return { done, traceback: traceback?.store, stop: () => stopAll(0) };
+  return {
+    done,
+    traceback: traceback?.store,
+    liveConfig,
+    reload: () => reloader.reload(),
+    stop: () => stopAll(0),
+  };
 }

@@ -6,6 +6,8 @@
  * primary sends `sg:peers` to all, and each worker opens the SIP sockets and sends `sg:ready`. A restarted
  * worker goes through the same steps; the primary sends the new `sg:peers` table to everyone.
  */
+import type { ReloadOutcome } from '../app/reload.js';
+import type { Config } from '../config/index.js';
 import type { TracebackEvent } from '../events.js';
 
 /** Environment a worker is forked with. */
@@ -27,14 +29,21 @@ export type WorkerToPrimary =
    * A batch of the worker's traceback records for the primary's store. JSON: properties whose value is
    * `undefined` arrive absent, which the store reads the same way.
    */
-  | { readonly t: 'sg:traceback'; readonly batch: readonly TracebackEvent[] };
+  | { readonly t: 'sg:traceback'; readonly batch: readonly TracebackEvent[] }
+  /** The answer to `sg:reload` (src/cluster/reload-relay.ts). */
+  | { readonly t: 'sg:reloaded'; readonly id: number; readonly outcome: ReloadOutcome };
 
 export type PrimaryToWorker =
   /** Forwarding port of each worker by index; 0 while that worker is (re)starting. */
   | { readonly t: 'sg:peers'; readonly ports: readonly number[] }
   | { readonly t: 'sg:replay'; readonly id: number; readonly seen: boolean }
   | { readonly t: 'sg:metrics'; readonly id: number }
-  | { readonly t: 'sg:stop' };
+  | { readonly t: 'sg:stop' }
+  /**
+   * Apply this configuration, which the primary has read, validated and filled with origids (JSON: keys
+   * whose value was `undefined` arrive absent, which the configuration reads the same way).
+   */
+  | { readonly t: 'sg:reload'; readonly id: number; readonly config: Config };
 
 export function isClusterMessage(m: unknown): m is { readonly t: string } {
   const t = (m as { t?: unknown } | null)?.t;

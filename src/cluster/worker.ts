@@ -13,6 +13,7 @@ import {
   type PrimaryToWorker,
   type WorkerToPrimary,
 } from './protocol.js';
+import { reloadFromPrimary } from './reload-relay.js';
 
 /** A batch of traceback records to the primary; resolves once it is written to the IPC channel. */
 function sendTraceback(batch: WorkerToPrimary & { t: 'sg:traceback' }): Promise<void> {
@@ -84,11 +85,17 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
               (err: unknown) => send({ t: 'sg:metrics', id: msg.id, error: String(err) }),
             );
           break;
+        case 'sg:reload':
+          void reloadFromPrimary(app, msg, logger).then(send);
+          break;
         case 'sg:stop':
           stop(0);
           break;
       }
     });
+    // A reload is the primary's to coordinate (it validates the file once, then sends sg:reload); a hang-up
+    // of the terminal reaches the whole process group and must not end a worker.
+    process.on('SIGHUP', () => {});
     // The terminal's Ctrl-C reaches the whole process group: the primary coordinates the stop.
     process.on('SIGINT', () => {});
     process.once('SIGTERM', () => stop(0));
