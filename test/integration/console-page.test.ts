@@ -17,6 +17,7 @@ import { signedCall, storeFileWith, T0 } from '../unit/traceback/identity-lookup
 const TOKEN = 'c0ffee-console-test-token';
 const OPERATOR = 'noc-alice';
 const HOSTILE = '<img src=x id=injected>';
+const REASON = 'robocall campaign, traceback TB-2291';
 
 interface FakeBlock {
   id: string;
@@ -198,8 +199,8 @@ describe('the web console page (fake blocks and customers, real traceback route)
     await form.getByLabel('Match').selectOption('calling');
     await form.getByLabel('Value').fill('+12025550100');
     await form.getByLabel('Action').selectOption('reject');
-    await form.getByLabel('Reason').fill(HOSTILE);
-    await form.getByLabel('Ticket').fill('NOC-4711');
+    await form.getByLabel('Reason').fill(REASON);
+    await form.getByLabel('Ticket').fill(HOSTILE);
     await form.getByLabel('Expires').fill('2099-01-31T12:00');
     await form.getByRole('button', { name: 'Add block' }).click();
     const row = page.locator('tr[data-block="blk-1"]');
@@ -207,29 +208,15 @@ describe('the web console page (fake blocks and customers, real traceback route)
     expect(fake.blocks[0]).toMatchObject({
       match: { calling: '+12025550100' },
       action: 'reject',
-      reason: HOSTILE,
-      ticket: 'NOC-4711',
+      reason: REASON,
+      ticket: HOSTILE,
       expires: new Date('2099-01-31T12:00').toISOString(),
     });
     const cells = await row.locator('td').allTextContents();
-    expect(cells.slice(0, 4)).toEqual(['calling +12025550100', 'reject', HOSTILE, 'NOC-4711']);
+    expect(cells.slice(0, 4)).toEqual(['calling +12025550100', 'reject', REASON, HOSTILE]);
     expect(cells[5]).toBe(OPERATOR);
     expect(await page.locator('#injected').count()).toBe(0);
     expect(await form.locator('.field-error[data-field="match"]').textContent()).toBe('');
-    await screenshot(page, 'console-page');
-  });
-
-  it('Undo asks for a reason, removes the block at once and shows the removal', async () => {
-    const row = page.locator('tr[data-block="blk-1"]');
-    await row.getByRole('button', { name: 'Undo' }).click();
-    await row.getByPlaceholder('reason (optional)').fill('false positive: hospital switchboard');
-    await row.getByRole('button', { name: 'Remove' }).click();
-    await row.waitFor({ state: 'detached' });
-    expect(fake.blocks[0]!.removed).toMatchObject({ reason: 'false positive: hospital switchboard' });
-    const removal = page.locator('#removed li[data-block="blk-1"]');
-    expect(await removal.textContent()).toMatch(
-      new RegExp(`^calling \\+12025550100 \\(reject\\) removed by ${OPERATOR} at .+: false positive`),
-    );
   });
 
   it('traceback: a pasted Identity header shows its PASSporT and the call on record', async () => {
@@ -251,6 +238,7 @@ describe('the web console page (fake blocks and customers, real traceback route)
       '+12025550199',
       'A',
     ]);
+    await screenshot(page, 'console-page');
   });
 
   it("traceback: text with no PASSporT in it shows the API's message", async () => {
@@ -259,6 +247,19 @@ describe('the web console page (fake blocks and customers, real traceback route)
     await pane.getByRole('button', { name: 'Trace' }).click();
     await expect.poll(() => pane.locator(':scope > .error').textContent()).toMatch(/\S/);
     expect(await pane.locator('#traceback-result').textContent()).toBe('');
+  });
+
+  it('Undo asks for a reason, removes the block at once and shows the removal', async () => {
+    const row = page.locator('tr[data-block="blk-1"]');
+    await row.getByRole('button', { name: 'Undo' }).click();
+    await row.getByPlaceholder('reason (optional)').fill('false positive: hospital switchboard');
+    await row.getByRole('button', { name: 'Remove' }).click();
+    await row.waitFor({ state: 'detached' });
+    expect(fake.blocks[0]!.removed).toMatchObject({ reason: 'false positive: hospital switchboard' });
+    const removal = page.locator('#removed li[data-block="blk-1"]');
+    expect(await removal.textContent()).toMatch(
+      new RegExp(`^calling \\+12025550100 \\(reject\\) removed by ${OPERATOR} at .+: false positive`),
+    );
   });
 
   it('signing out forgets the token; the page threw nothing', async () => {
