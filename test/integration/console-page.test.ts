@@ -35,6 +35,7 @@ interface FakeBlock {
 class FakeControl {
   readonly blocks: FakeBlock[] = [];
   customerPolls = 0;
+  blockListings = 0;
 
   handle(req: IncomingMessage, res: ServerResponse, body: string): boolean {
     const path = new URL(req.url ?? '/', 'http://admin').pathname;
@@ -47,6 +48,7 @@ class FakeControl {
       this.customerPolls++;
       sendJson(res, 200, { customers: [this.customer()] });
     } else if (path === '/v1/blocks' && req.method === 'GET') {
+      this.blockListings++;
       sendJson(res, 200, { blocks: this.blocks.filter((b) => b.removed === null) });
     } else if (path === '/v1/blocks' && req.method === 'POST') {
       const r = JSON.parse(body) as Omit<FakeBlock, 'id' | 'actor' | 'created' | 'removed'>;
@@ -252,6 +254,10 @@ describe('the web console page (fake blocks and customers, real traceback route)
   it('Undo asks for a reason, removes the block at once and shows the removal', async () => {
     const row = page.locator('tr[data-block="blk-1"]');
     await row.getByRole('button', { name: 'Undo' }).click();
+    // The list's own refresh (every 5 s) leaves an open Undo alone.
+    const listings = fake.blockListings;
+    await expect.poll(() => fake.blockListings, { timeout: 7_000 }).toBeGreaterThan(listings);
+    await new Promise((r) => setTimeout(r, 100));
     await row.getByPlaceholder('reason (optional)').fill('false positive: hospital switchboard');
     await row.getByRole('button', { name: 'Remove' }).click();
     await row.waitFor({ state: 'detached' });

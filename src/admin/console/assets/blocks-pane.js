@@ -17,7 +17,8 @@ export function blocksPane(section) {
   const load = async () => {
     try {
       const { blocks } = await call('GET', '/v1/blocks');
-      rows.replaceChildren(...blocks.map(row));
+      // Not while an operator is typing the reason of an Undo: the next refresh catches up.
+      if (rows.querySelector('.undo-form') === null) rows.replaceChildren(...blocks.map(row));
       showError(listError, '');
     } catch (err) {
       showError(listError, `Blocks: ${err.message}`);
