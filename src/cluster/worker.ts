@@ -89,6 +89,15 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
           // Whole values, in the order sent; an older one (never expected on one channel) is ignored.
           if (msg.controls.version >= controls.current.version) controls.set(msg.controls);
           controlsKnown();
+          // Operator changes are rare: one line each, so an operator can see every worker took it.
+          logger.info(
+            {
+              event: 'controls_applied',
+              version: controls.current.version,
+              blocks: controls.current.blocks.length,
+            },
+            'operator controls applied',
+          );
           send({ t: 'sg:controls_applied', version: controls.current.version });
           break;
         case 'sg:admit':
