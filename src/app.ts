@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import { startAdminService } from './app/admin-service.js';
 import { Closers } from './app/closers.js';
+import { loadDnoFile } from './app/dno-file.js';
 import { buildHookChains } from './app/hook-chains.js';
 import { startMetricsService } from './app/metrics-service.js';
 import { buildRouting } from './app/routing.js';
@@ -14,10 +15,12 @@ import {
 } from './app/traceback-service.js';
 import { createVerification } from './app/verification-service.js';
 import { B2bua } from './b2bua/b2bua.js';
+import { LocalAdmissionCounters } from './b2bua/local-admission-counters.js';
 import { RecordKeys } from './b2bua/traceback-events.js';
 import type { Config } from './config/index.js';
 import type { TracebackEvent } from './events.js';
 import type { Logger } from './log/logger.js';
+import { type Controls, EMPTY_CONTROLS, LiveValue } from './policy/controls.js';
 import type { TransportLayer } from './sip/transport/index.js';
 import type { DatagramSteer, Endpoint, TransportProtocol } from './sip/transport/types.js';
 import type { CertCache } from './stir/certs/cert-cache.js';
@@ -58,6 +61,10 @@ export interface Stirgate {
   readonly adminUrl: string | undefined;
   /** The traceback store, for queries (the admin API); undefined when traceback is off or in a cluster worker. */
   readonly traceback: TracebackStore | undefined;
+  /** Blocks and limit overrides the call path reads on each new INVITE; `set` a new version to change them. */
+  readonly controls: LiveValue<Controls>;
+  /** This process's admission counters (per-customer live figures). */
+  readonly counters: LocalAdmissionCounters;
   stats(): {
     calls: number;
     dialogs: number;
@@ -79,6 +86,8 @@ export async function startStirgate(input: Config, logger: Logger, worker?: Work
   try {
     const { config, devPki } = await prepareState(input);
     const roles = rolesOf(config);
+    // Before anything opens: a missing or bad do-not-originate file is a configuration error.
+    const dno = await loadDnoFile(config.policy.dnoFile);
     const signing = roles.has('originating')
       ? await startSigning(config, devPki, closers, logger)
       : undefined;
@@ -94,12 +103,14 @@ export async function startStirgate(input: Config, logger: Logger, worker?: Work
 
     const { transport, transactions } = createSipStack(config, closers, worker);
     const { router, unmatchedTrunk } = buildRouting(config);
+    const controls = new LiveValue<Controls>(EMPTY_CONTROLS);
+    const counters = new LocalAdmissionCounters();
     const b2bua = new B2bua({
       router,
       transactions,
       localEndpoint: localEndpoints(transport),
       logger,
-      hooks: buildHookChains(config, signing?.signer, verification?.verifier),
+      hooks: buildHookChains(config, signing?.signer, verification?.verifier, { controls, counters, dno }),
       unmatched: {
         action: config.unmatchedSource.action,
         status: config.unmatchedSource.status,
@@ -136,6 +147,8 @@ export async function startStirgate(input: Config, logger: Logger, worker?: Work
       metricsUrl,
       adminUrl,
       traceback: traceback?.store,
+      controls,
+      counters,
       stats,
       close: () => closers.closeAll(),
     };
