@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import { startAdminService } from './app/admin-service.js';
 import { Closers } from './app/closers.js';
 import { customerSources, startControlPlane } from './app/control-service.js';
+import { loadDnoFile } from './app/dno-file.js';
 import { buildHookChains } from './app/hook-chains.js';
 import { startMetricsService } from './app/metrics-service.js';
 import { buildRouting } from './app/routing.js';
@@ -94,6 +95,8 @@ export async function startStirgate(input: Config, logger: Logger, worker?: Work
   try {
     const { config, devPki } = await prepareState(input);
     const roles = rolesOf(config);
+    // Before anything opens: a missing or bad do-not-originate file is a configuration error.
+    const dno = await loadDnoFile(config.policy.dnoFile);
     const signing = roles.has('originating')
       ? await startSigning(config, devPki, closers, logger)
       : undefined;
@@ -120,7 +123,11 @@ export async function startStirgate(input: Config, logger: Logger, worker?: Work
       transactions,
       localEndpoint: localEndpoints(transport),
       logger,
-      hooks: buildHookChains(config, signing?.signer, verification?.verifier),
+      hooks: buildHookChains(config, signing?.signer, verification?.verifier, {
+        controls,
+        counters: admission,
+        dno,
+      }),
       unmatched: {
         action: config.unmatchedSource.action,
         status: config.unmatchedSource.status,
