@@ -1,13 +1,16 @@
 // Operator controls through the real binary in cluster mode (`workers: 2`): `stirgate block add|list|remove`
-// against the primary's admin API, every worker applying each change (its `controls_applied` line) in under
-// a second from the API's answer, a restarted worker given the current controls before it is ready, and the
+// against the primary's admin API; a block refuses the next INVITE in each worker and its removal lets the
+// next one through, every worker applying each change (its `controls_applied` line) in under a second from
+// the API's answer; a restarted worker given the current controls before it is ready, and the
 // CLI's exit codes (0 done, 1 refused with the API's code, message and field, 2 bad command line).
 import { execFile } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ownerOfCallId } from '../../src/cluster/call-id-owner.js';
 import { type BinaryProcess, childPids, ensureBuilt, MAIN, spawnBinary } from '../support/binary.js';
 import { freePort } from '../support/ports.js';
 
@@ -19,11 +22,15 @@ let configFile: string;
 let adminUrl: string;
 let token: string;
 let bin: BinaryProcess;
+let sipPort: number;
+let callee: Socket;
 
 beforeAll(async () => {
   await ensureBuilt();
   dir = await mkdtemp(join(tmpdir(), 'stirgate-ctl-cluster-'));
   const [sip, admin] = [await freePort('udp'), await freePort('tcp')];
+  sipPort = sip;
+  callee = await busyCallee();
   adminUrl = `http://127.0.0.1:${admin}`;
   configFile = join(dir, 'stirgate.yaml');
   await writeFile(
@@ -34,7 +41,7 @@ listen: [{ transport: udp, address: 127.0.0.1, port: ${sip} }]
 trunks:
   - { name: caller, role: originating, match: { sources: [127.0.0.2/32] }, route: callee }
 routes:
-  - { name: callee, next_hops: [{ address: 127.0.0.1, port: 5999, transport: udp }] }
+  - { name: callee, next_hops: [{ address: 127.0.0.1, port: ${callee.address().port}, transport: udp }] }
 customers:
   - { name: demo, trunks: [caller], numbers: ["1202555*"] }
 stir: { dev_pki: { x5u_listen: "127.0.0.1:0" } }
@@ -56,6 +63,7 @@ afterAll(async () => {
     bin.child.kill('SIGKILL');
     await bin.exited;
   }
+  callee?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -98,6 +106,39 @@ const versionLines = () =>
   [...bin.output().matchAll(/"event":"controls_applied","version":(\d+)/g)].map((m) => Number(m[1]));
 
 describe('operator controls in a cluster', () => {
+  it('a block refuses the next INVITE in every worker, its removal lets the next through; each under a second', async () => {
+    const caller = await bound('127.0.0.2');
+    const perWorker = () => [0, 1].map((w) => call(caller, callIdOwnedByWorker(w)));
+    try {
+      expect(await Promise.all(perWorker())).toEqual([486, 486]); // through to the (busy) callee
+      const added = await post({ match: { calling: CALLING }, action: 'reject', reason: 'r', ticket: 'T-0' });
+      const answered = Date.now();
+      expect(await Promise.all(perWorker())).toEqual([403, 403]);
+      const refusedMs = Date.now() - answered;
+      const res = await fetch(`${adminUrl}/v1/blocks/${added.body.id}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.status).toBe(200);
+      const removed = Date.now();
+      expect(await Promise.all(perWorker())).toEqual([486, 486]);
+      const throughMs = Date.now() - removed;
+      console.log(
+        `cluster (${WORKERS} workers): from the API answer, the next INVITE in each worker refused within ${refusedMs} ms, let through within ${throughMs} ms (both final responses)`,
+      );
+      expect(refusedMs).toBeLessThan(1000);
+      expect(throughMs).toBeLessThan(1000);
+      // The primary counted for both workers (sg:admit, sg:refused, sg:release).
+      const demo = (await (
+        await fetch(`${adminUrl}/v1/customers/demo`, { headers: { authorization: `Bearer ${token}` } })
+      ).json()) as { live: { concurrent: number }; refusals: { block?: number } };
+      expect(demo.refusals.block).toBe(2);
+      expect(demo.live.concurrent).toBe(0);
+    } finally {
+      caller.close();
+    }
+  });
+
   it('every worker applies an added block, then its removal, in under a second from the answer', async () => {
     const v = Math.max(...versionLines());
     const added = await post({
@@ -249,3 +290,98 @@ describe('stirgate block (the CLI, a client of the API)', () => {
     ]);
   });
 });
+
+// --- raw SIP: an INVITE from the customer's trunk, a callee that is always busy ---------------------------
+
+const CALLING = '+12025550123';
+const CALLED = '+12025550199';
+
+async function bound(address: string): Promise<Socket> {
+  const s = createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, address, resolve));
+  return s;
+}
+
+/** Answers every INVITE 486 (RFC 3261 §8.2.6: Via, From, Call-ID, CSeq copied, To tagged). */
+async function busyCallee(): Promise<Socket> {
+  const s = await bound('127.0.0.1');
+  s.on('message', (buf, rinfo) => {
+    const req = buf.toString('latin1');
+    if (!req.startsWith('INVITE ')) return;
+    const head = req.slice(0, req.indexOf('\r\n\r\n')).split('\r\n');
+    const pick = (name: RegExp) => head.filter((l) => name.test(l));
+    const lines = [
+      'SIP/2.0 486 Busy Here',
+      ...pick(/^(Via|v):/i),
+      ...pick(/^(From|f):/i),
+      ...pick(/^(To|t):/i).map((l) => `${l};tag=busy`),
+      ...pick(/^(Call-ID|i):/i),
+      ...pick(/^CSeq:/i),
+      'Content-Length: 0',
+      '',
+      '',
+    ];
+    s.send(lines.join('\r\n'), rinfo.port, rinfo.address);
+  });
+  return s;
+}
+
+let drawn = 0;
+function callIdOwnedByWorker(w: number): string {
+  for (;;) {
+    const id = `ctl-${process.pid}-${Date.now()}-${++drawn}@test`;
+    if (ownerOfCallId(id, WORKERS) === w) return id;
+  }
+}
+
+/** An INVITE from +12025550123 on the originating trunk; resolves with its final status (ACKed). */
+function call(socket: Socket, callId: string): Promise<number> {
+  const { address, port } = socket.address();
+  const via = `SIP/2.0/UDP ${address}:${port};branch=z9hG4bK-${callId.replace(/[^a-z0-9]/gi, '')};rport`;
+  const from = `<sip:${CALLING}@${address};user=phone>;tag=f${drawn}`;
+  const to = `<sip:${CALLED}@127.0.0.1;user=phone>`;
+  const text = [
+    `INVITE sip:${CALLED}@127.0.0.1:${sipPort};user=phone SIP/2.0`,
+    `Via: ${via}`,
+    'Max-Forwards: 70',
+    `From: ${from}`,
+    `To: ${to}`,
+    `Call-ID: ${callId}`,
+    'CSeq: 1 INVITE',
+    `Contact: <sip:caller@${address}:${port}>`,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.off('message', onMessage);
+      reject(new Error(`no final response to ${callId}:\n${bin.output().slice(-4000)}`));
+    }, 10_000);
+    const onMessage = (buf: Buffer) => {
+      const res = buf.toString('latin1');
+      if (!res.includes(`Call-ID: ${callId}`) && !res.includes(`i: ${callId}`)) return;
+      const status = Number(/^SIP\/2\.0 (\d{3})/.exec(res)?.[1]);
+      if (!(status >= 200)) return;
+      const toWithTag = /^(?:To|t):\s*(.*)$/im.exec(res)?.[1]?.trim() ?? to;
+      const ack = [
+        `ACK sip:${CALLED}@127.0.0.1:${sipPort};user=phone SIP/2.0`,
+        `Via: ${via}`,
+        'Max-Forwards: 70',
+        `From: ${from}`,
+        `To: ${toWithTag}`,
+        `Call-ID: ${callId}`,
+        'CSeq: 1 ACK',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n');
+      socket.send(ack, sipPort, '127.0.0.1');
+      clearTimeout(timer);
+      socket.off('message', onMessage);
+      resolve(status);
+    };
+    socket.on('message', onMessage);
+    socket.send(text, sipPort, '127.0.0.1');
+  });
+}
