@@ -16,12 +16,14 @@ import { tracebackFile } from './traceback-service.js';
  * `<data_dir>/traceback.db`), opened on a store thread of its own whether or not traceback records are on, so
  * blocks apply and survive restarts either way. Opened when the admin API is on (the way to change them) or
  * the file exists (blocks added before still apply); otherwise there are none and nothing is created.
- * Call after the traceback store is open: that one migrates the file first.
+ * Call after the traceback store is open: that one migrates the file first. `current` is the running
+ * configuration once reloads replace it (which customers and trunks a block may name).
  */
 export async function startControlPlane(
   config: Config,
   logger: Logger,
   closers: Closers,
+  current: () => Config = () => config,
 ): Promise<ControlPlane | undefined> {
   const file = tracebackFile(config);
   const exists = await access(file).then(
@@ -40,12 +42,10 @@ export async function startControlPlane(
     });
   });
   const store = thread.controls();
-  const plane = await ControlPlane.start({ store, config: () => config, logger }).catch(
-    async (err: unknown) => {
-      await store.close();
-      throw err;
-    },
-  );
+  const plane = await ControlPlane.start({ store, config: current, logger }).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   closers.add(async () => {
     plane.close();
     await store.close();
