@@ -2,6 +2,8 @@ import type { Registry } from 'prom-client';
 import { startAdminService } from './app/admin-service.js';
 import { buildCallRouting, type HookChainsBuilder } from './app/call-routing.js';
 import { Closers } from './app/closers.js';
+import { customerSources, startControlPlane } from './app/control-service.js';
+import { loadDnoFile } from './app/dno-file.js';
 import { buildHookChains } from './app/hook-chains.js';
 import { startMetricsService } from './app/metrics-service.js';
 import { type ConfigSource, Reloader, type ReloadOutcome } from './app/reload.js';
@@ -15,11 +17,14 @@ import {
 } from './app/traceback-service.js';
 import { createVerification } from './app/verification-service.js';
 import { B2bua } from './b2bua/b2bua.js';
+import { LocalAdmissionCounters } from './b2bua/local-admission-counters.js';
 import { RecordKeys } from './b2bua/traceback-events.js';
-import type { Config } from './config/index.js';
+import { type Config, ConfigError } from './config/index.js';
+import type { ControlPlane } from './control/control-plane.js';
 import type { TracebackEvent } from './events.js';
 import type { Logger } from './log/logger.js';
-import { LiveValue } from './policy/controls.js';
+import type { AdmissionCounters } from './policy/admission-counters.js';
+import { type Controls, EMPTY_CONTROLS, LiveValue } from './policy/controls.js';
 import type { TransportLayer } from './sip/transport/index.js';
 import type { DatagramSteer, Endpoint, TransportProtocol } from './sip/transport/types.js';
 import type { CertCache } from './stir/certs/cert-cache.js';
@@ -46,6 +51,10 @@ export interface WorkerSeams {
   setRegistry(registry: Registry): void;
   /** Hands a batch of traceback records to the primary, which stores them (resolves once sent). */
   readonly traceback: (batch: readonly TracebackEvent[]) => Promise<void>;
+  /** The operator controls, set from the primary's `sg:controls` (before the worker reports ready). */
+  readonly controls: LiveValue<Controls>;
+  /** The element-wide admission counters: the primary counts (src/cluster/ipc-admission-counters.ts). */
+  readonly admission: AdmissionCounters;
 }
 
 /** A running element: what tests and main need to observe and stop it. */
@@ -69,6 +78,12 @@ export interface Stirgate {
   readonly adminUrl: string | undefined;
   /** The traceback store, for queries (the admin API); undefined when traceback is off or in a cluster worker. */
   readonly traceback: TracebackStore | undefined;
+  /** The operator controls the call path reads per INVITE (blocks, limit overrides). */
+  readonly controls: LiveValue<Controls>;
+  /** The counters behind the customer limits (a cluster worker's ask the primary). */
+  readonly admission: AdmissionCounters;
+  /** The control plane that changes `controls` (undefined in a cluster worker, or when no store is open). */
+  readonly control: ControlPlane | undefined;
   stats(): {
     calls: number;
     dialogs: number;
@@ -97,6 +112,8 @@ export async function startStirgate(
     // What reloads replace (src/app/reload.ts); anything that reads the configuration at run time reads this.
     const liveConfig = new LiveValue(config);
     const roles = rolesOf(config);
+    // Before anything opens: a missing or bad do-not-originate file is a configuration error.
+    let startDno: readonly string[] | undefined = await loadDnoFile(config.policy.dnoFile);
     const signing = roles.has('originating')
       ? await startSigning(config, devPki, closers, logger)
       : undefined;
@@ -109,10 +126,28 @@ export async function startStirgate(
     const recordKeys = new RecordKeys();
     const traceback = await startTraceback(config, logger, worker, recordKeys);
     if (traceback !== undefined) closers.add(() => traceback.close());
+    // After the traceback store (it migrates the file first). A worker's controls come from its primary.
+    const control =
+      worker === undefined
+        ? await startControlPlane(config, logger, closers, () => liveConfig.current)
+        : undefined;
+    const controls = worker?.controls ?? control?.controls ?? new LiveValue<Controls>(EMPTY_CONTROLS);
+    // One process counts in place; a cluster worker asks its primary, which counts for the element.
+    const localCounters = worker === undefined ? new LocalAdmissionCounters() : undefined;
+    const admission: AdmissionCounters = localCounters ?? worker!.admission;
 
     const { transport, transactions } = createSipStack(config, closers, worker);
     // Built the same way at start and on each reload (routing, unmatched policy, hook chains, call limit).
-    const hookChains: HookChainsBuilder = (c) => buildHookChains(c, signing?.signer, verification?.verifier);
+    // The do-not-originate file is read again on each reload, before the swap (the one read above at start).
+    const hookChains: HookChainsBuilder = async (c) => {
+      const dno = startDno ?? (await loadDnoFile(c.policy.dnoFile));
+      startDno = undefined;
+      return buildHookChains(c, signing?.signer, verification?.verifier, {
+        controls,
+        counters: admission,
+        dno,
+      });
+    };
     const workers = worker?.workers ?? 1;
     const b2bua = new B2bua({
       ...(await buildCallRouting(config, hookChains, workers)),
@@ -132,7 +167,18 @@ export async function startStirgate(
       source,
       startedRoles: roles,
       apply: async (next) => {
-        b2bua.reconfigure(await buildCallRouting(next, hookChains, workers));
+        try {
+          b2bua.reconfigure(await buildCallRouting(next, hookChains, workers));
+        } catch (err) {
+          // A do-not-originate file that is missing or bad: its problems, with the key's path and line.
+          if (err instanceof ConfigError)
+            return err.problems.map((p) => ({
+              path: p.path,
+              message: p.message,
+              ...(p.line !== undefined ? { line: p.line } : {}),
+            }));
+          throw err;
+        }
         return [];
       },
       logger,
@@ -140,10 +186,29 @@ export async function startStirgate(
 
     const stats = elementStats(b2bua, transactions, transport, verification?.certCache);
     const metricsUrl = await startMetricsService(config, stats, closers, logger, worker, traceback?.metrics);
-    // The admin API serves the traceback store; in cluster mode the primary runs it (src/cluster/primary.ts).
+    // The admin API: the traceback store and the controls; in cluster mode the primary runs it.
     const adminUrl =
-      worker === undefined && traceback?.store !== undefined
-        ? await startAdminService(config, traceback.store, closers, logger)
+      worker === undefined && (traceback?.store !== undefined || control !== undefined)
+        ? await startAdminService(
+            config,
+            {
+              ...(traceback?.store !== undefined ? { traceback: traceback.store } : {}),
+              ...(control !== undefined
+                ? {
+                    control: {
+                      plane: control,
+                      customers: customerSources(
+                        () => liveConfig.current,
+                        () => localCounters?.figures() ?? [],
+                      ),
+                      reload: () => reloader.reload(),
+                    },
+                  }
+                : {}),
+            },
+            closers,
+            logger,
+          )
         : undefined;
     const endpoints = await listenSip(transport, config);
     const x5u = signing?.x5u;
@@ -160,6 +225,9 @@ export async function startStirgate(
       metricsUrl,
       adminUrl,
       traceback: traceback?.store,
+      controls,
+      admission,
+      control,
       stats,
       close: () => closers.closeAll(),
     };

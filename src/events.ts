@@ -1,5 +1,6 @@
 import type { TrunkRoleName } from './config/types.js';
 import { type EventChannel, eventChannel } from './event-channel.js';
+import type { PolicyRefusalCause } from './policy/admission-counters.js';
 import type { TransactionEventMap } from './sip/transaction/transaction-events.js';
 import type { TransportEventMap, TransportTraceEvent } from './sip/transport/transport-events.js';
 import type { TransportErrorCode } from './sip/transport/types.js';
@@ -126,6 +127,30 @@ export const callChannels: {
   ended: eventChannel('stirgate:call:ended'),
 };
 
+// --- operator controls (src/b2bua/admission-hook.ts, block-hook.ts) ------------------------------------------
+
+/**
+ * `stirgate:policy:refusal`: a call refused by a block, the do-not-originate list, a destination rule or a
+ * limit. `customer` is a configured customer name, or "" for a trunk without one (terminating trunks).
+ */
+export interface PolicyRefusalEvent {
+  readonly customer: string;
+  readonly cause: PolicyRefusalCause;
+}
+
+/** `stirgate:policy:emergency`: a call to an emergency number passed every block and limit. */
+export interface EmergencyPassEvent {
+  readonly customer: string;
+}
+
+export const policyChannels: {
+  readonly refusal: EventChannel<PolicyRefusalEvent>;
+  readonly emergency: EventChannel<EmergencyPassEvent>;
+} = {
+  refusal: eventChannel('stirgate:policy:refusal'),
+  emergency: eventChannel('stirgate:policy:emergency'),
+};
+
 // --- sends whose failure nobody awaits (src/b2bua/) ---------------------------------------------------------
 
 /** What could not be sent: an ACK for a 2xx (RFC 3261 §13.2.2.4), a BYE, a response or another request. */
@@ -149,8 +174,21 @@ export const sipChannels: { readonly sendFailure: EventChannel<SendFailureEvent>
 /** What this element did with the call's identity: `forwarded` is passthrough, or a call left unsigned. */
 export type TracebackRole = 'signed' | 'verified' | 'refused' | 'forwarded';
 
-/** Why a call was refused before it was forwarded. */
-export type RefusalCause = 'unknown_source' | 'max_calls' | 'loop' | 'verification' | 'policy';
+/**
+ * Why a call was refused before it was forwarded. The operator controls' causes (`block`, `limit`,
+ * `destination`, `dno`) name what refused the call in `refused.detail`: `block:<id>`, `limit:cps`,
+ * `limit:concurrent`, `destination:<class or prefix>`, `dno:<entry>`.
+ */
+export type RefusalCause =
+  | 'unknown_source'
+  | 'max_calls'
+  | 'loop'
+  | 'verification'
+  | 'policy'
+  | 'block'
+  | 'limit'
+  | 'destination'
+  | 'dno';
 
 /** One record per call, published once its identity handling is decided. */
 export interface TracebackCallEvent {
@@ -247,6 +285,8 @@ export interface StirgateEventMap extends TransportEventMap, TransactionEventMap
   'stirgate:call:started': CallStartedEvent;
   'stirgate:call:forwarded': CallForwardedEvent;
   'stirgate:call:ended': CallEndedEvent;
+  'stirgate:policy:refusal': PolicyRefusalEvent;
+  'stirgate:policy:emergency': EmergencyPassEvent;
   'stirgate:sip:send_failure': SendFailureEvent;
   'stirgate:traceback': TracebackEvent;
   'stirgate:cluster:datagram': ClusterDatagramEvent;

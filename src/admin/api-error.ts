@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { ControlErrorCode } from '../control/control-error.js';
 import { StirgateError } from '../errors.js';
 import type { TracebackQueryErrorCode } from '../traceback/errors.js';
 import type { IdentityInputErrorCode } from '../traceback/identity-lookup.js';
@@ -21,18 +22,36 @@ export type ApiErrorCode =
   | 'window_required'
   | 'window_too_large'
   | 'internal'
+  /** `POST /v1/config/reload` of a file that does not validate: `problems` lists every one. */
+  | 'config_invalid'
+  | ControlErrorCode
   | IdentityInputErrorCode
   | TracebackQueryErrorCode;
+
+export interface ApiProblem {
+  readonly path: string;
+  readonly message: string;
+  readonly line?: number;
+}
 
 /** An answer other than 2xx: `{"error": {"code", "message", "path"}}` with its HTTP status. */
 export class ApiError extends StirgateError<ApiErrorCode> {
   readonly status: number;
   readonly path: string | undefined;
+  /** `config_invalid`: every problem found, like `stirgate config check`. */
+  readonly problems: readonly ApiProblem[] | undefined;
 
-  constructor(status: number, code: ApiErrorCode, message: string, path?: string) {
+  constructor(
+    status: number,
+    code: ApiErrorCode,
+    message: string,
+    path?: string,
+    problems?: readonly ApiProblem[],
+  ) {
     super(code, message);
     this.status = status;
     this.path = path;
+    this.problems = problems;
   }
 }
 
@@ -57,6 +76,7 @@ export function sendError(res: ServerResponse, err: ApiError): void {
     code: err.code,
     message: err.message,
     ...(err.path !== undefined ? { path: err.path } : {}),
+    ...(err.problems !== undefined ? { problems: err.problems } : {}),
   };
   // RFC 6750 §3: a 401 names the scheme, and nothing about why.
   const headers: Record<string, string> = err.status === 401 ? { 'www-authenticate': 'Bearer' } : {};

@@ -14,6 +14,8 @@ export interface RequestContext {
   readonly url: URL;
   /** The token's name (ADMIN-API.md: the actor of the audit log); `undefined` on open routes. */
   readonly actor: string | undefined;
+  /** The route's `{name}` segments, decoded (`/v1/blocks/{id}` -> `{ id: 'b-3' }`). */
+  readonly params: Readonly<Record<string, string>>;
   /** The body, capped at the router's `maxBodyBytes` (413 past it). */
   body(): Promise<Buffer>;
 }
@@ -33,6 +35,7 @@ export interface FileResponse {
 
 export interface Route {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Literal segments, or `{name}` for one segment that becomes `params.name`. */
   readonly path: string;
   /** Only `GET /healthz` (ADMIN-API.md) and the console's files (they hold no data) are open. */
   readonly open?: boolean;
@@ -60,7 +63,7 @@ export function createRouter(o: RouterOptions): (req: IncomingMessage, res: Serv
 
 async function dispatch(o: RouterOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://admin');
-  const samePath = o.routes.filter((r) => r.path === url.pathname);
+  const samePath = o.routes.filter((r) => matchPath(r.path, url.pathname) !== undefined);
   const route = samePath.find((r) => r.method === req.method);
   let actor: string | undefined;
   if (route?.open !== true) {
@@ -80,9 +83,36 @@ async function dispatch(o: RouterOptions, req: IncomingMessage, res: ServerRespo
     }
     throw new ApiError(404, 'not_found', `no resource ${url.pathname}`);
   }
-  const r = await route.handle({ req, url, actor, body: () => readBody(req, o.maxBodyBytes) });
+  const params = matchPath(route.path, url.pathname) ?? {};
+  const r = await route.handle({ req, url, actor, params, body: () => readBody(req, o.maxBodyBytes) });
   if ('file' in r) {
     res.writeHead(r.status, { ...r.headers, 'content-length': r.file.length });
     res.end(r.file);
   } else sendJson(res, r.status, r.body);
+}
+
+/** `pattern`'s parameters when `pathname` matches it segment by segment, else `undefined`. */
+export function matchPath(pattern: string, pathname: string): Record<string, string> | undefined {
+  if (!pattern.includes('{')) return pattern === pathname ? {} : undefined;
+  const want = pattern.split('/');
+  const got = pathname.split('/');
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]!;
+    const g = got[i]!;
+    if (w.startsWith('{') && w.endsWith('}')) {
+      let v: string;
+      try {
+        v = decodeURIComponent(g);
+      } catch {
+        return undefined;
+      }
+      if (v === '') return undefined;
+      params[w.slice(1, -1)] = v;
+    } else if (w !== g) {
+      return undefined;
+    }
+  }
+  return params;
 }

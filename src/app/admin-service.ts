@@ -1,24 +1,42 @@
 import { join } from 'node:path';
 import { startAdminServer } from '../admin/admin-server.js';
+import { auditRoutes } from '../admin/audit-resource.js';
+import { blocksRoutes } from '../admin/blocks-resource.js';
+import { configReloadRoutes } from '../admin/config-reload-resource.js';
 import { loadConsoleRoutes } from '../admin/console/console-routes.js';
+import { type CustomerSources, customersRoutes } from '../admin/customers-resource.js';
+import type { Route } from '../admin/router.js';
 import { loadOrCreateTokenFile, TokenFileError } from '../admin/token-file.js';
 import { tracebackRoutes } from '../admin/traceback-resource.js';
 import type { Config } from '../config/index.js';
+import type { ControlPlane, ReloadOutcome } from '../control/control-plane.js';
 import type { Logger } from '../log/logger.js';
 import type { TracebackStore } from '../traceback/store.js';
 import type { Closers } from './closers.js';
 import { StartupError } from './startup-error.js';
 
+/** What the admin API serves; a resource whose backing is absent is not offered. */
+export interface AdminResources {
+  /** The traceback store's client (traceback on). */
+  readonly traceback?: Pick<TracebackStore, 'query'>;
+  /** Blocks, customers and their limits, the audit log; with `reload`, the config reload endpoint. */
+  readonly control?: {
+    readonly plane: ControlPlane;
+    readonly customers: CustomerSources;
+    readonly reload?: () => Promise<ReloadOutcome>;
+  };
+}
+
 /**
  * The admin API on `admin.listen` (ADMIN-API.md), in the single process or the cluster primary (never in a SIP
  * worker): the token file (created with a random token, mode 0600, at first start), then the listener with
- * the traceback resource over `store` (the store thread's client: queries never run on this event loop) and the
- * web console's files (read here, once).
+ * the resources given (each store access goes to the store thread: nothing runs SQL on this event loop) and
+ * the web console's files (read here, once, asynchronously).
  * Returns the listener's URL, or `undefined` when `admin.listen` is "".
  */
 export async function startAdminService(
   config: Config,
-  store: Pick<TracebackStore, 'query'>,
+  resources: AdminResources,
   closers: Closers,
   logger: Logger,
 ): Promise<string | undefined> {
@@ -37,7 +55,7 @@ export async function startAdminService(
   const server = await startAdminServer({
     listen,
     tokens: loaded.tokens,
-    routes: [...tracebackRoutes(store), ...consoleRoutes],
+    routes: [...routesOf(resources, logger), ...consoleRoutes],
     logger,
   }).catch((cause: unknown) => {
     throw new StartupError(
@@ -49,6 +67,17 @@ export async function startAdminService(
   closers.add(() => server.close());
   logger.info({ url: server.url }, 'admin_listening');
   return server.url;
+}
+
+function routesOf(r: AdminResources, logger: Logger): Route[] {
+  const routes: Route[] = [];
+  if (r.traceback !== undefined) routes.push(...tracebackRoutes(r.traceback));
+  const c = r.control;
+  if (c !== undefined) {
+    routes.push(...blocksRoutes(c.plane), ...customersRoutes(c.plane, c.customers), ...auditRoutes(c.plane));
+    if (c.reload !== undefined) routes.push(...configReloadRoutes(c.plane, c.reload, logger));
+  }
+  return routes;
 }
 
 /** `admin.token_file`, default `<data_dir>/admin-token`. */

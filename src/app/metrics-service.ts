@@ -26,11 +26,13 @@ export async function startMetricsService(
   traceback?: () => TracebackMetricsStats,
 ): Promise<string | undefined> {
   const trunks = trunkLabels(config);
+  const customers = config.customers.map((c) => c.name);
   if (worker !== undefined) {
     const m = createMetricsRegistry({
       stats,
       version: VERSION,
       trunks,
+      customers,
       ...(traceback !== undefined ? { traceback } : {}),
     });
     closers.add(() => m.close());
@@ -45,6 +47,7 @@ export async function startMetricsService(
     logger,
     version: VERSION,
     trunks,
+    customers,
     ...(traceback !== undefined ? { traceback } : {}),
   }).catch((cause: unknown) => {
     throw new StartupError(

@@ -176,6 +176,9 @@ export class CallSetup {
         return call.log;
       },
       facts: call.facts,
+      onCallEnd(fn) {
+        call.onEnd(fn);
+      },
     });
     if (result instanceof Promise) void result.then((r) => this.#afterHooks(call, r));
     else this.#afterHooks(call, result);
@@ -189,7 +192,7 @@ export class CallSetup {
         publishCallRecord(call, this.#o.recordKeys, {
           status: result.status,
           cause: result.cause,
-          detail: result.hook,
+          detail: result.detail ?? result.hook,
         });
       this.#o.teardown.end(call, 'rejected');
       return;

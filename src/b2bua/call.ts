@@ -70,6 +70,8 @@ export class Call {
    * whole call reachable for as long as those transactions wait in RFC 6026 Accepted (Timer L/M, 64*T1).
    */
   #onRelease: (() => void)[] | undefined;
+  /** Run once when the call reaches `ended` (InviteContext.onCallEnd). */
+  #onEnd: (() => void)[] | undefined;
   /** process.hrtime.bigint() when the A-leg INVITE arrived (INVITE processing time). */
   receivedAt = 0n;
   /** Wall clock (epoch ms) when the A-leg INVITE arrived, and when its 2xx was relayed (traceback record). */
@@ -119,7 +121,22 @@ export class Call {
     const next = nextCallState(this.#state, event);
     if (next === undefined) return false;
     this.#state = next;
+    if (next === 'ended' && this.#onEnd !== undefined) {
+      const fns = this.#onEnd;
+      this.#onEnd = undefined;
+      for (const fn of fns) fn();
+    }
     return true;
+  }
+
+  /** Run `fn` when the call ends (once; `ended` is final), or now if it has (an async hook finished late). */
+  onEnd(fn: () => void): void {
+    if (this.#state === 'ended') {
+      fn();
+      return;
+    }
+    this.#onEnd ??= [];
+    this.#onEnd.push(fn);
   }
 
   /**

@@ -26,6 +26,11 @@ export interface InviteContext {
   /** The call's child logger (call number, Call-ID, trunk, role bound), made on first use. */
   readonly log: Logger;
   readonly facts: CallFacts;
+  /**
+   * Run `fn` once when the call ends, whatever the outcome: refused by this or a later hook, cancelled,
+   * failed, or hung up after the answer (e.g. to give back a concurrent-call slot).
+   */
+  onCallEnd(fn: () => void): void;
 }
 
 /** What the signing hook did (ATIS-1000074 §5.2): the PASSporT's claims that name the call's origin. */
@@ -49,8 +54,8 @@ export interface CallFacts {
   verified?: VerifiedFacts;
 }
 
-/** Why a hook refused a call (the traceback record's `refused.cause`). */
-export type HookRejectCause = 'verification' | 'policy';
+/** Why a hook refused a call (the traceback record's `refused.cause`, src/events.ts `RefusalCause`). */
+export type HookRejectCause = 'verification' | 'policy' | 'block' | 'limit' | 'destination' | 'dno';
 
 export type HookOutcome =
   | { readonly action: 'continue'; readonly edits?: readonly LegEdit[] }
@@ -61,6 +66,8 @@ export type HookOutcome =
       /** Extra headers on the rejection, e.g. a STIR Reason (RFC 8224 §6.2.2). */
       readonly headers?: readonly (readonly [string, string])[];
       readonly cause: HookRejectCause;
+      /** What refused it (`block:b-17`, `limit:cps`...): the record's `refused.detail`; default the hook's name. */
+      readonly detail?: string;
     };
 
 export interface InviteHook {

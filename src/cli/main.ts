@@ -32,6 +32,7 @@ const USAGE = `usage:
   stirgate traceback (--identity FILE|- | --origid UUID | --orig N [--dest N] | --call-id ID)
                      [--from T] [--to T] [--limit N] [--json] [--config FILE]
                                     find calls on record (stirgate traceback --help)
+  stirgate block add|list|remove ... add, list or undo blocks through the admin API (stirgate block --help)
   stirgate --version`;
 
 /** Runs the command in `argv` (process.argv without node and the script); resolves with the exit code. */
@@ -72,6 +73,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     // Lazy: it links node:sqlite, which the element's own start never needs here.
     const { tracebackCommand } = await import('./traceback.js');
     return tracebackCommand(argv.slice(1));
+  }
+  if (cmd === 'block') {
+    const { blockCommand } = await import('./block.js');
+    return blockCommand(argv.slice(1));
   }
   if (cmd === 'pki' && sub === 'init' && arg !== undefined) {
     await pkiInit(arg);

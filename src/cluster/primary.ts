@@ -5,16 +5,20 @@ import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { startAdminService } from '../app/admin-service.js';
 import { Closers } from '../app/closers.js';
+import { customerSources, startControlPlane } from '../app/control-service.js';
 import { type ConfigSource, logReloadOutcome, Reloader, type ReloadOutcome } from '../app/reload.js';
 import { rolesOf } from '../app/state.js';
 import { startTracebackStore } from '../app/traceback-service.js';
 import { prepareState, StartupError } from '../app.js';
+import type { LocalAdmissionCounters } from '../b2bua/local-admission-counters.js';
 import type { Config } from '../config/index.js';
+import type { ControlPlane } from '../control/control-plane.js';
 import type { Logger } from '../log/logger.js';
 import { createTracebackMetrics, metricsHandler } from '../metrics/start-metrics.js';
-import { LiveValue } from '../policy/controls.js';
+import { type Controls, EMPTY_CONTROLS, LiveValue } from '../policy/controls.js';
 import { MemoryReplayStore } from '../stir/replay-store.js';
 import type { TracebackStore } from '../traceback/store.js';
+import { ElementAdmission } from './element-admission.js';
 import {
   ENV_CLUSTER_TOKEN,
   ENV_WORKER_INDEX,
@@ -41,6 +45,8 @@ interface Slot {
   startedAt: number;
   backoffMs: number;
   restartTimer: NodeJS.Timeout | undefined;
+  /** The controls version the worker last said it applied (`sg:controls_applied`). */
+  controlsVersion: number;
 }
 
 export interface ClusterHandle {
@@ -55,6 +61,16 @@ export interface ClusterHandle {
    * (`sg:reload`); refused with every problem (a worker that fails is one, `workers[<index>]`).
    */
   reload(): Promise<ReloadOutcome>;
+  /** The admin API's URL when `admin.listen` is set. */
+  readonly adminUrl: string | undefined;
+  /** The operator controls every worker is sent (`sg:controls`) on each change. */
+  readonly controls: LiveValue<Controls>;
+  /** The control plane (undefined when no control store is open: admin off and no file). */
+  readonly control: ControlPlane | undefined;
+  /** The element-wide admission counters (every worker's calls). */
+  readonly admission: LocalAdmissionCounters;
+  /** Per worker slot, the controls version its call path reads (-1 while it starts). */
+  workerControlsVersions(): number[];
   stop(): void;
 }
 
@@ -80,15 +96,46 @@ export async function runPrimary(
   const replay = new MemoryReplayStore({ max: config.stir.verification.replay.maxEntries });
   // The one traceback store: workers send their batches (sg:traceback), this writer stores them.
   const traceback = config.traceback.enabled ? await startTracebackStore(config, logger, {}) : undefined;
-  // The admin API over that store (never in a SIP worker).
+  // The element-wide counters behind the customer limits: workers ask (sg:admit), this counts.
+  const admission = new ElementAdmission();
+  // The control plane and the admin API (never in a SIP worker), after the traceback store (it migrates
+  // the file first).
   const adminClosers = new Closers();
-  if (traceback?.store !== undefined) {
-    await startAdminService(config, traceback.store, adminClosers, logger).catch(async (err: unknown) => {
-      await adminClosers.closeAll();
-      await traceback.close();
-      throw err;
-    });
+  // The configuration the workers run (replaced by each reload that applies); the admin API reads it.
+  const liveConfig = new LiveValue(config);
+  let plane: ControlPlane | undefined;
+  let adminUrl: string | undefined;
+  try {
+    plane = await startControlPlane(config, logger, adminClosers, () => liveConfig.current);
+    if (traceback?.store !== undefined || plane !== undefined) {
+      adminUrl = await startAdminService(
+        config,
+        {
+          ...(traceback?.store !== undefined ? { traceback: traceback.store } : {}),
+          ...(plane !== undefined
+            ? {
+                control: {
+                  plane,
+                  customers: customerSources(
+                    () => liveConfig.current,
+                    () => admission.counters.figures(),
+                  ),
+                  // Called only once the workers run (the reloader is made below).
+                  reload: () => reloader.reload(),
+                },
+              }
+            : {}),
+        },
+        adminClosers,
+        logger,
+      );
+    }
+  } catch (err) {
+    await adminClosers.closeAll();
+    await traceback?.close();
+    throw err;
   }
+  const controls = plane?.controls ?? new LiveValue<Controls>(EMPTY_CONTROLS);
   const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({
     index,
     worker: undefined,
@@ -97,10 +144,10 @@ export async function runPrimary(
     startedAt: 0,
     backoffMs: RESTART_FIRST_MS,
     restartTimer: undefined,
+    controlsVersion: -1,
   }));
   let started = false;
   let stopping = false;
-  const liveConfig = new LiveValue(config);
   const relay = new ReloadRelay();
   const reachable = (list: readonly Slot[]): ReloadTarget[] =>
     list.flatMap((s) => (s.ready && s.worker !== undefined ? [{ index: s.index, worker: s.worker }] : []));
@@ -208,6 +255,14 @@ export async function runPrimary(
     );
   }
 
+  // Every change reaches every worker as a whole value (docs/operations.md: within a second, no restart).
+  controls.subscribe((c) => {
+    for (const s of slots) {
+      if (s.worker?.isConnected() === true)
+        s.worker.send({ t: 'sg:controls', controls: c } satisfies PrimaryToWorker);
+    }
+  });
+
   const broadcastPeers = (): void => {
     const ports = slots.map((s) => s.port);
     for (const s of slots) {
@@ -226,6 +281,7 @@ export async function runPrimary(
     slot.restartTimer = undefined;
     slot.port = 0;
     slot.ready = false;
+    slot.controlsVersion = -1;
     slot.startedAt = Date.now();
     const w = cluster.fork({
       [ENV_WORKER_INDEX]: String(slot.index),
@@ -240,6 +296,8 @@ export async function runPrimary(
       switch (msg.t) {
         case 'sg:forward_port':
           slot.port = msg.port;
+          // Before the peers: the worker starts its element only once it has both.
+          w.send({ t: 'sg:controls', controls: controls.current } satisfies PrimaryToWorker);
           // First start: peers once every worker has a port; a restart: tell everyone at once.
           if (started || slots.every((s) => s.port !== 0)) broadcastPeers();
           break;
@@ -273,6 +331,20 @@ export async function runPrimary(
         case 'sg:reloaded':
           relay.answered(msg);
           break;
+        case 'sg:controls_applied':
+          slot.controlsVersion = msg.version;
+          break;
+        case 'sg:admit': {
+          const result = admission.admit(slot.index, msg.customer, msg.limits);
+          if (w.isConnected()) w.send({ t: 'sg:admit', id: msg.id, result } satisfies PrimaryToWorker);
+          break;
+        }
+        case 'sg:release':
+          admission.release(slot.index, msg.customer);
+          break;
+        case 'sg:refused':
+          admission.refused(msg.customer, msg.cause);
+          break;
       }
     });
     w.on('exit', (code, signal) => {
@@ -280,6 +352,11 @@ export async function runPrimary(
       slot.worker = undefined;
       slot.port = 0;
       slot.ready = false;
+      slot.controlsVersion = -1;
+      // Its calls are gone with it: so are the concurrent slots they held.
+      const released = admission.workerGone(slot.index);
+      if (released > 0)
+        logger.info({ worker: slot.index, released }, 'exited worker released its call slots');
       if (stopping) {
         if (slots.every((s) => s.worker === undefined)) finish();
         return;
@@ -340,6 +417,11 @@ export async function runPrimary(
     traceback: traceback?.store,
     liveConfig,
     reload: () => reloader.reload(),
+    adminUrl,
+    controls,
+    control: plane,
+    admission: admission.counters,
+    workerControlsVersions: () => slots.map((s) => s.controlsVersion),
     stop: () => stopAll(0),
   };
 }

@@ -5,10 +5,17 @@
  * Start-up: a worker binds its forwarding socket and sends `sg:forward_port`; once every worker has, the
  * primary sends `sg:peers` to all, and each worker opens the SIP sockets and sends `sg:ready`. A restarted
  * worker goes through the same steps; the primary sends the new `sg:peers` table to everyone.
+ *
+ * Operator controls: the primary answers `sg:forward_port` with the whole current `sg:controls` (a worker
+ * starts its element only with both the peers and the controls), and sends it again to every worker on each
+ * change; a worker answers `sg:controls_applied`. The element-wide limits: `sg:admit` (asked, answered by
+ * id), `sg:release`, `sg:refused` (told).
  */
 import type { ReloadOutcome } from '../app/reload.js';
 import type { Config } from '../config/index.js';
 import type { TracebackEvent } from '../events.js';
+import type { AdmitResult, PolicyRefusalCause } from '../policy/admission-counters.js';
+import type { Controls, CustomerLimits } from '../policy/controls.js';
 
 /** Environment a worker is forked with. */
 export const ENV_WORKER_INDEX = 'STIRGATE_WORKER_INDEX';
@@ -31,13 +38,25 @@ export type WorkerToPrimary =
    */
   | { readonly t: 'sg:traceback'; readonly batch: readonly TracebackEvent[] }
   /** The answer to `sg:reload` (src/cluster/reload-relay.ts). */
-  | { readonly t: 'sg:reloaded'; readonly id: number; readonly outcome: ReloadOutcome };
+  | { readonly t: 'sg:reloaded'; readonly id: number; readonly outcome: ReloadOutcome }
+  /** The worker's call path now reads this version of the controls. */
+  | { readonly t: 'sg:controls_applied'; readonly version: number }
+  | {
+      readonly t: 'sg:admit';
+      readonly id: number;
+      readonly customer: string;
+      readonly limits: CustomerLimits;
+    }
+  | { readonly t: 'sg:release'; readonly customer: string }
+  | { readonly t: 'sg:refused'; readonly customer: string; readonly cause: PolicyRefusalCause };
 
 export type PrimaryToWorker =
   /** Forwarding port of each worker by index; 0 while that worker is (re)starting. */
   | { readonly t: 'sg:peers'; readonly ports: readonly number[] }
   | { readonly t: 'sg:replay'; readonly id: number; readonly seen: boolean }
   | { readonly t: 'sg:metrics'; readonly id: number }
+  | { readonly t: 'sg:controls'; readonly controls: Controls }
+  | { readonly t: 'sg:admit'; readonly id: number; readonly result: AdmitResult }
   | { readonly t: 'sg:stop' }
   /**
    * Apply this configuration, which the primary has read, validated and filled with origids (JSON: keys

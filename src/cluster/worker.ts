@@ -2,9 +2,11 @@ import type { Registry } from 'prom-client';
 import { StartupError, type Stirgate, startStirgate, type WorkerSeams } from '../app.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
+import { type Controls, EMPTY_CONTROLS, LiveValue } from '../policy/controls.js';
 import { generateCallId } from '../sip/message/build.js';
 import { callIdOwnedBy } from './call-id-owner.js';
 import { DatagramSteering } from './datagram-steering.js';
+import { IpcAdmissionCounters } from './ipc-admission-counters.js';
 import { IpcReplayStore } from './ipc-replay-store.js';
 import {
   ENV_CLUSTER_TOKEN,
@@ -47,6 +49,8 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
   }
   const steering = await DatagramSteering.open(index, workers, token);
   const replay = new IpcReplayStore((m) => send(m));
+  const admission = new IpcAdmissionCounters(send);
+  const controls = new LiveValue<Controls>(EMPTY_CONTROLS);
   let registry: Registry | undefined;
   let app: Stirgate | undefined;
   let stopping = false;
@@ -55,11 +59,16 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
   const peers = new Promise<void>((resolve) => {
     peersKnown = resolve;
   });
+  let controlsKnown: () => void = () => {};
+  const firstControls = new Promise<void>((resolve) => {
+    controlsKnown = resolve;
+  });
   const done = new Promise<number>((resolveDone) => {
     const stop = (code: number): void => {
       if (stopping) return;
       stopping = true;
       replay.close();
+      admission.close();
       const closing = app?.close() ?? Promise.resolve();
       closing.then(
         () => steering.close().then(() => resolveDone(code)),
@@ -76,6 +85,24 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
           break;
         case 'sg:replay':
           replay.answer(msg.id, msg.seen);
+          break;
+        case 'sg:controls':
+          // Whole values, in the order sent; an older one (never expected on one channel) is ignored.
+          if (msg.controls.version >= controls.current.version) controls.set(msg.controls);
+          controlsKnown();
+          // Operator changes are rare: one line each, so an operator can see every worker took it.
+          logger.info(
+            {
+              event: 'controls_applied',
+              version: controls.current.version,
+              blocks: controls.current.blocks.length,
+            },
+            'operator controls applied',
+          );
+          send({ t: 'sg:controls_applied', version: controls.current.version });
+          break;
+        case 'sg:admit':
+          admission.answer(msg.id, msg.result);
           break;
         case 'sg:metrics':
           if (registry === undefined) send({ t: 'sg:metrics', id: msg.id, error: 'not started' });
@@ -103,7 +130,7 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
     process.on('error', () => {}); // an IPC send racing the primary's exit (EPIPE): 'disconnect' follows
     (async () => {
       send({ t: 'sg:forward_port', port: steering.port });
-      await peers;
+      await Promise.all([peers, firstControls]);
       if (stopping) return;
       const seams: WorkerSeams = {
         index,
@@ -117,6 +144,8 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
           registry = r;
         },
         traceback: (batch) => sendTraceback({ t: 'sg:traceback', batch }),
+        controls,
+        admission,
       };
       try {
         app = await startStirgate(config, logger, seams);

@@ -5,6 +5,7 @@ import {
   boolean,
   defaulted,
   type Fields,
+  INVALID,
   type Invalid,
   integer,
   object,
@@ -23,6 +24,8 @@ import type {
   CertCacheConfig,
   Config,
   CustomerConfig,
+  CustomerLimitsConfig,
+  DestinationsConfig,
   DevPkiConfig,
   HeaderRulesConfig,
   HostPort,
@@ -31,6 +34,7 @@ import type {
   NumberEntryConfig,
   OriginatingTrunkConfig,
   PassthroughTrunkConfig,
+  PolicyConfig,
   RouteConfig,
   SigningConfig,
   SipConfig,
@@ -210,6 +214,66 @@ const httpUrl = refine(string({ min: 1 }), 'http(s) URL', (v, fail) => {
 });
 
 const filePath = string({ min: 1, type: 'path' });
+
+/** An E.164 prefix written `1900*` (or `+1900*`), stored as its digits. */
+const destinationPrefix = refine(string({ min: 2 }), 'E.164 prefix*', (v, fail) => {
+  const m = PREFIX.exec(v);
+  return m !== null
+    ? m[1]!
+    : fail(`${showValue(v)} is not an E.164 prefix (digits followed by *, e.g. "1900*")`);
+});
+
+const prefixList = array(destinationPrefix, { uniqueBy: (p) => p });
+
+/**
+ * `policy.destination_classes`: class name -> prefixes. Each name is declared for the references in
+ * `customers[].destinations.classes`.
+ */
+const destinationClasses: Schema<Readonly<Record<string, readonly string[]>>> = {
+  type: 'mapping of class name to list of E.164 prefix*',
+  shape: { kind: 'leaf' },
+  parse(input, at, ctx) {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      ctx.markIncomplete('destination class');
+      return ctx.report(at, 'wrong_type', `expected a mapping, got ${showValue(input)}`);
+    }
+    const out: Record<string, readonly string[]> = {};
+    let ok = true;
+    for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
+      const kAt = [...at, k];
+      const n = name.parse(k, kAt, ctx);
+      const list = prefixList.parse(v ?? [], kAt, ctx);
+      if (n === INVALID || list === INVALID) {
+        ok = false;
+        continue;
+      }
+      ctx.define('destination class', n, kAt);
+      out[n] = list;
+    }
+    if (!ok) {
+      ctx.markIncomplete('destination class');
+      return INVALID;
+    }
+    return out;
+  },
+};
+
+/** Header names keep the case written (they go on the wire); RFC 3261 §25.1 `token`. */
+const wireHeaderName = refine(string({ min: 1, max: 128 }), 'header name', (v, fail) =>
+  /^[A-Za-z0-9\-.!%*_+`'~]+$/.test(v) ? v : fail(`${showValue(v)} is not a valid header name`),
+);
+
+/**
+ * A redress contact goes into the quoted `text` of a Reason header as `key=value;` (ATIS-1000099): no
+ * quote, backslash, semicolon, white space or control character.
+ */
+function redressValue(type: string, test: RegExp, example: string): Schema<string> {
+  return refine(string({ min: 1, max: 256 }), type, (v, fail) =>
+    test.test(v) && !/["\\;\s\x00-\x1f]/.test(v)
+      ? v
+      : fail(`${showValue(v)} is not a ${type} usable in a Reason header (e.g. ${example})`),
+  );
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // The tree.
@@ -445,6 +509,43 @@ const route = object<RouteConfig>(
   },
 );
 
+const limitsFields = {
+  cps: required(
+    integer({ min: 1, max: 100_000 }),
+    'Calls per second (token bucket refill rate); over it: 503 with Retry-After.',
+  ),
+  burst: required(
+    integer({ min: 1, max: 1_000_000 }),
+    'Calls accepted at once after a quiet spell (bucket size).',
+  ),
+  maxConcurrent: required(
+    integer({ min: 1, max: 10_000_000 }),
+    'Calls set up or established at the same time; over it: 503 with Retry-After.',
+  ),
+};
+
+const customerLimits = object<CustomerLimitsConfig>(limitsFields);
+
+const destinations = object<DestinationsConfig>({
+  allow: defaulted(
+    prefixList,
+    [],
+    'Called-number prefixes this customer may call; empty = any not denied. Each "digits*".',
+  ),
+  deny: defaulted(prefixList, [], 'Called-number prefixes this customer may never call (wins over allow).'),
+  classes: defaulted(
+    array(
+      refine(name, 'destination class name', (v, _fail, at, ctx) => {
+        ctx.reference('destination class', v, at);
+        return v;
+      }),
+      { uniqueBy: (c) => c },
+    ),
+    [],
+    'Names of policy.destination_classes this customer may call (every other class is denied).',
+  ),
+});
+
 const customer = object<CustomerConfig>(
   {
     name: required(name, 'Unique customer name.'),
@@ -461,6 +562,11 @@ const customer = object<CustomerConfig>(
       uuid,
       'PASSporT origid (UUID) for traceback; generated once and kept in data_dir when absent.',
     ),
+    limits: optional(
+      customerLimits,
+      'Admission limits of this customer; absent = policy.default_limits (all three keys, or none).',
+    ),
+    destinations: defaulted(destinations, {}, 'Where this customer may call (docs/operations.md).'),
   },
   {
     check(c, at, ctx) {
@@ -665,6 +771,51 @@ const traceback = object<TracebackConfig>(
   },
 );
 
+const policy = object<PolicyConfig>({
+  defaultLimits: defaulted(
+    customerLimits,
+    { cps: 5, burst: 10, max_concurrent: 20 },
+    'Limits of a customer without limits: a new customer starts low (docs/operations.md "Customer protections").',
+  ),
+  destinationClasses: defaulted(
+    destinationClasses,
+    {},
+    'Named lists of called-number prefixes (e.g. high_risk), denied to every customer that does not list the class.',
+  ),
+  dnoFile: optional(
+    filePath,
+    'Do-not-originate list: one E.164 number or prefix* per line, # comments; a calling number in it is refused (47 CFR 64.1200(o)).',
+  ),
+  emergencyNumbers: defaulted(
+    array(digits(1, 15), { min: 1, uniqueBy: (n) => n }),
+    ['911', '112', '999', '933'],
+    'Emergency short codes: a call to one (as dialled, or after the country code) is never refused by a limit or a block.',
+  ),
+  markHeader: defaulted(
+    wireHeaderName,
+    'Stirgate-Mark',
+    'Header a mark block adds to the B-leg INVITE: "<block id>;match=<kind>" (docs/operations.md).',
+  ),
+  redress: defaulted(
+    object<PolicyConfig['redress']>({
+      url: optional(
+        redressValue('http(s) URL', /^https?:\/\/[^/]+/, 'https://example.net/redress'),
+        'Redress web page in 603+ (ATIS-1000099).',
+      ),
+      tel: optional(
+        redressValue('telephone number', /^\+?[0-9]{1,15}$/, '+18005550100'),
+        'Redress telephone number in 603+.',
+      ),
+      email: optional(
+        redressValue('e-mail address', /^[^@]+@[^@]+$/, 'redress@example.net'),
+        'Redress e-mail address in 603+.',
+      ),
+    }),
+    {},
+    'The contact for wrongly blocked callers, in the Reason of a 603 Network Blocked (ATIS-1000099).',
+  ),
+});
+
 export const configSchema = object<Config>({
   listen: defaulted(
     array(listen, {
@@ -740,5 +891,10 @@ export const configSchema = object<Config>({
     }),
     {},
     'Admin HTTP API.',
+  ),
+  policy: defaulted(
+    policy,
+    {},
+    'Customer protections and blocks: limits, destination classes, do-not-originate, emergency numbers, 603+ redress.',
   ),
 });

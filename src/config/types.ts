@@ -122,6 +122,24 @@ export type NumberEntryConfig =
   | { readonly kind: 'range'; readonly from: string; readonly to: string }
   | { readonly kind: 'prefix'; readonly prefix: string };
 
+/** A customer's admission limits (docs/config.md "Customer protections"). */
+export interface CustomerLimitsConfig {
+  /** Calls per second: the token bucket's refill rate. */
+  readonly cps: number;
+  /** Bucket size: calls accepted at once after a quiet spell. */
+  readonly burst: number;
+  readonly maxConcurrent: number;
+}
+
+/** Where a customer may call. Prefixes are E.164 digits without `+` (written `1900*` in YAML). */
+export interface DestinationsConfig {
+  /** Non-empty: only called numbers under one of these prefixes. */
+  readonly allow: readonly string[];
+  readonly deny: readonly string[];
+  /** Names of `policy.destination_classes` this customer may call. */
+  readonly classes: readonly string[];
+}
+
 export interface CustomerConfig {
   readonly name: string;
   /** Names of originating trunks. */
@@ -129,6 +147,25 @@ export interface CustomerConfig {
   readonly numbers: readonly NumberEntryConfig[];
   /** Lower-case UUID; absent until main fills it with `withOrigids` (see `missingOrigids`). */
   readonly origid?: string;
+  /** Absent: `policy.default_limits`. */
+  readonly limits?: CustomerLimitsConfig;
+  readonly destinations: DestinationsConfig;
+}
+
+/** Customer protections and the call-path side of blocks (docs/config.md, docs/operations.md). */
+export interface PolicyConfig {
+  /** Limits of a customer that sets none. */
+  readonly defaultLimits: CustomerLimitsConfig;
+  /** Class name -> prefixes (E.164 digits); denied unless a customer lists the class. */
+  readonly destinationClasses: Readonly<Record<string, readonly string[]>>;
+  /** Do-not-originate list: one number or prefix* per line (47 CFR 64.1200(o)). */
+  readonly dnoFile?: string;
+  /** Dialled short codes (digits); never refused by a limit or a block. */
+  readonly emergencyNumbers: readonly string[];
+  /** Lower-case header name `mark` blocks add to the B-leg INVITE. */
+  readonly markHeader: string;
+  /** The redress contact put in 603+ (ATIS-1000099). */
+  readonly redress: { readonly url?: string; readonly tel?: string; readonly email?: string };
 }
 
 export interface UnmatchedSourceConfig {
@@ -223,6 +260,7 @@ export interface Config {
   readonly log: { readonly level: LogLevelName };
   readonly traceback: TracebackConfig;
   readonly admin: AdminConfig;
+  readonly policy: PolicyConfig;
 }
 
 export interface AdminConfig {

@@ -1,5 +1,6 @@
 import type { Config, TrunkRoleName } from '../config/types.js';
 import type { CallEndCause, CertCacheEvent, SendFailureWhat, UnsignedReason } from '../events.js';
+import type { PolicyRefusalCause } from '../policy/admission-counters.js';
 import type { SipParseErrorCode } from '../sip/message/errors.js';
 import { STATUS_CLASS_LABELS } from '../sip/message-tally.js';
 import type { TimeoutTimer } from '../sip/transaction/transaction-events.js';
@@ -119,6 +120,22 @@ export function trunkLabels(config: Pick<Config, 'trunks' | 'unmatchedSource'>):
   const out: TrunkLabel[] = config.trunks.map((t) => ({ name: t.name, role: t.role }));
   if (config.unmatchedSource.action === 'passthrough') out.push({ name: 'unmatched', role: 'passthrough' });
   return out;
+}
+
+export const POLICY_REFUSAL_CAUSES = allOf<PolicyRefusalCause>()([
+  'block',
+  'dno',
+  'destination',
+  'cps',
+  'concurrent',
+]);
+
+/**
+ * A customer label: a configured customer name (config names are `[A-Za-z0-9][A-Za-z0-9_.-]*`, at most 64),
+ * or "" for calls of no customer; anything else is `other`, so a bad payload cannot grow the series.
+ */
+export function customerLabel(name: string): string {
+  return name === '' || /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name) ? name : 'other';
 }
 
 const STATUS_CLASSES: ReadonlySet<string> = new Set(STATUS_CLASS_LABELS);

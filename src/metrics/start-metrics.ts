@@ -23,6 +23,8 @@ export interface MetricsOptions {
   readonly version?: string;
   /** The configured trunks (`trunkLabels(config)`), whose per-trunk series start at zero; none by default. */
   readonly trunks?: readonly TrunkLabel[];
+  /** The configured customer names, whose policy series start at zero; none by default. */
+  readonly customers?: readonly string[];
   /** The traceback writer's counts, read on every scrape; the series stay at zero without it. */
   readonly traceback?: () => TracebackMetricsStats;
 }
@@ -40,7 +42,7 @@ export interface MetricsEndpoint {
  * diagnostics channels until `close`. A cluster worker (src/cluster/) hands it to the primary on each scrape.
  */
 export function createMetricsRegistry(
-  opts: Pick<MetricsOptions, 'stats' | 'version' | 'trunks' | 'traceback'>,
+  opts: Pick<MetricsOptions, 'stats' | 'version' | 'trunks' | 'customers' | 'traceback'>,
 ): {
   registry: Registry;
   close(): void;
@@ -51,6 +53,7 @@ export function createMetricsRegistry(
     stats: opts.stats,
     version: opts.version ?? VERSION,
     trunks: opts.trunks ?? [],
+    customers: opts.customers ?? [],
   });
   createTracebackMetrics(registry, opts.traceback);
   return { registry, close: subscribeMetrics(metrics) };

@@ -9,6 +9,7 @@ import {
   CALL_END_CAUSES,
   CERT_FAILURE_CODES,
   PARSE_ERROR_CODES,
+  POLICY_REFUSAL_CAUSES,
   PROTOCOLS,
   SEND_FAILURE_WHATS,
   SIGN_FAILURE_CODES,
@@ -35,6 +36,8 @@ export interface StirgateMetricsOptions {
   readonly version: string;
   /** The configured trunks (`trunkLabels(config)`): per-trunk series start at zero for each. */
   readonly trunks: readonly TrunkLabel[];
+  /** The configured customer names: the policy series start at zero for each (and for "", no customer). */
+  readonly customers?: readonly string[];
 }
 
 /** Methods of a call, whose request counts start at zero (others appear on first use). */
@@ -330,6 +333,22 @@ export function createStirgateMetrics(registry: Registry, opts: StirgateMetricsO
     labelNames: ['why'] as const,
   });
 
+  // --- operator controls (src/b2bua/admission-hook.ts, block-hook.ts) --------------------------------------
+  const policyRefusals = new FastCounter(registry, {
+    name: 'stirgate_policy_refusals_total',
+    help: 'Calls refused by an operator control, by customer ("" for trunks without one) and cause (block, dno, destination, cps, concurrent).',
+    labelNames: ['customer', 'cause'] as const,
+  });
+  const emergencyPasses = new FastCounter(registry, {
+    name: 'stirgate_policy_emergency_calls_total',
+    help: 'Calls to an emergency number that passed every block and limit unchecked, by customer.',
+    labelNames: ['customer'] as const,
+  });
+  for (const customer of ['', ...(opts.customers ?? [])]) {
+    for (const cause of POLICY_REFUSAL_CAUSES) policyRefusals.add(0, customer, cause);
+    emergencyPasses.add(0, customer);
+  }
+
   // --- cluster mode (src/cluster/) --------------------------------------------------------------------------
   const clusterDatagrams = new FastCounter(registry, {
     name: 'stirgate_cluster_datagrams_total',
@@ -347,6 +366,8 @@ export function createStirgateMetrics(registry: Registry, opts: StirgateMetricsO
   clusterReplayChecks.add(0, 'timeout');
 
   return {
+    policyRefusals,
+    emergencyPasses,
     clusterDatagrams,
     clusterReplayChecks,
     callsStarted,

@@ -6,7 +6,9 @@ import type { FastCounter } from './fast-metrics.js';
 import {
   attestLabel,
   callEndCauseLabel,
+  customerLabel,
   errnoLabel,
+  POLICY_REFUSAL_CAUSES,
   SEND_FAILURE_WHATS,
   statusClassLabel,
   TRANSPORT_ERROR_CODES,
@@ -38,6 +40,7 @@ const KNOWN_VERIFY_CODES: ReadonlySet<string> = new Set(VERIFY_CODES);
 const verifyCodeLabel = (code: string): string => (KNOWN_VERIFY_CODES.has(code) ? code : 'other');
 const SEND_FAILURES: ReadonlySet<string> = new Set(SEND_FAILURE_WHATS);
 const TRANSPORT_ERRORS: ReadonlySet<string> = new Set(TRANSPORT_ERROR_CODES);
+const POLICY_CAUSES: ReadonlySet<string> = new Set(POLICY_REFUSAL_CAUSES);
 const NS_PER_S = 1e9;
 
 /**
@@ -76,6 +79,13 @@ export function subscribeMetrics(m: StirgateMetrics): () => void {
     },
     'stirgate:call:ended': (e) => {
       m.callsEnded.inc(e.trunk, e.role, callEndCauseLabel(e.cause));
+    },
+    // --- operator controls ---
+    'stirgate:policy:refusal': (e) => {
+      m.policyRefusals.inc(customerLabel(e.customer), POLICY_CAUSES.has(e.cause) ? e.cause : 'other');
+    },
+    'stirgate:policy:emergency': (e) => {
+      m.emergencyPasses.inc(customerLabel(e.customer));
     },
     'stirgate:sip:send_failure': (e) => {
       m.sendFailures.inc(

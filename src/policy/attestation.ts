@@ -40,6 +40,12 @@ export type CustomerNumbers = readonly string[];
 export interface NumberSet {
   /** True when canonical number `tn` is one of the set's numbers. */
   has(tn: string): boolean;
+  /**
+   * The entry that holds `tn`, in canonical form (`12025550100`, `1202555*`, `12025550100-12025550199`),
+   * or undefined: what a refusal names (do-not-originate, destinations). Builds a string only for a
+   * prefix or range hit.
+   */
+  match(tn: string): string | undefined;
   readonly size: { readonly singles: number; readonly ranges: number; readonly prefixes: number };
 }
 
@@ -120,6 +126,7 @@ export function compileNumberSet(entries: CustomerNumbers, opts?: TnOptions): Nu
   }
   return {
     size: { singles: singles.size, ranges: rangeCount, prefixes: prefixes.size },
+    // Two walks rather than one: `has` (attestation, every signed call) builds no string.
     has(tn: string): boolean {
       if (singles.has(tn)) return true;
       for (const len of prefixLengths) {
@@ -127,20 +134,37 @@ export function compileNumberSet(entries: CustomerNumbers, opts?: TnOptions): Nu
         if (prefixes.has(tn.slice(0, len))) return true;
       }
       const r = merged.get(tn.length);
-      if (r) {
-        // Equal-length digit strings compare like the numbers they spell.
-        let lo = 0;
-        let hi = r.from.length - 1;
-        while (lo <= hi) {
-          const mid = (lo + hi) >> 1;
-          if (tn < r.from[mid]!) hi = mid - 1;
-          else if (tn > r.to[mid]!) lo = mid + 1;
-          else return true;
-        }
+      return r !== undefined && rangeIndex(r, tn) >= 0;
+    },
+    match(tn: string): string | undefined {
+      if (singles.has(tn)) return tn;
+      for (const len of prefixLengths) {
+        if (len > tn.length) break;
+        const p = tn.slice(0, len);
+        if (prefixes.has(p)) return `${p}*`;
       }
-      return false;
+      const r = merged.get(tn.length);
+      const i = r === undefined ? -1 : rangeIndex(r, tn);
+      return i < 0 ? undefined : `${r!.from[i]}-${r!.to[i]}`;
     },
   };
+}
+
+/** Index of the range holding `tn` among disjoint sorted ranges of its length, or -1 (binary search). */
+function rangeIndex(
+  r: { readonly from: readonly string[]; readonly to: readonly string[] },
+  tn: string,
+): number {
+  // Equal-length digit strings compare like the numbers they spell.
+  let lo = 0;
+  let hi = r.from.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (tn < r.from[mid]!) hi = mid - 1;
+    else if (tn > r.to[mid]!) lo = mid + 1;
+    else return mid;
+  }
+  return -1;
 }
 
 /**

@@ -76,6 +76,48 @@ export const MIGRATIONS: readonly string[] = [
      end_cause TEXT NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX pending_ends_time ON pending_ends (time);`,
+  // 2: operator controls (src/control/): blocks (removed ones kept, for `?all=true` and the record of why a
+  // call was refused), customer limit overrides, and the audit log, append-only: its triggers refuse any
+  // UPDATE or DELETE (ADMIN-API.md). Retention never touches these tables.
+  `CREATE TABLE blocks (
+     seq INTEGER PRIMARY KEY,
+     id TEXT NOT NULL UNIQUE,
+     match_kind TEXT NOT NULL,
+     match_value TEXT NOT NULL,
+     action TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     ticket TEXT NOT NULL,
+     expires INTEGER,
+     actor TEXT NOT NULL,
+     created INTEGER NOT NULL,
+     removed_time INTEGER,
+     removed_actor TEXT,
+     removed_reason TEXT
+   );
+   CREATE INDEX blocks_active ON blocks (seq) WHERE removed_time IS NULL;
+   CREATE TABLE limit_overrides (
+     customer TEXT PRIMARY KEY,
+     cps INTEGER,
+     burst INTEGER,
+     max_concurrent INTEGER,
+     updated INTEGER NOT NULL,
+     actor TEXT NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE audit (
+     id INTEGER PRIMARY KEY,
+     time INTEGER NOT NULL,
+     actor TEXT NOT NULL,
+     action TEXT NOT NULL,
+     object TEXT NOT NULL,
+     before TEXT,
+     after TEXT,
+     reason TEXT
+   );
+   CREATE INDEX audit_time ON audit (time);
+   CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+   CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,8 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { ControlDb } from '../control/sqlite-control-store.js';
 import { realClock } from '../sip/transaction/timers.js';
 import { RetentionPruner } from './retention.js';
 import { SqliteTracebackStore } from './sqlite-store.js';
-import type { StoreReply, StoreRequest, StoreThreadOptions } from './store-thread.js';
+import type { ControlCall, StoreReply, StoreRequest, StoreThreadOptions } from './store-thread.js';
 
 /**
  * The store thread's body (started by store-thread.ts): opens the SQLite store, then serves requests one at a
@@ -15,9 +16,17 @@ if (port === null) throw new Error('store-thread-worker: not started as a worker
 const opts = workerData as StoreThreadOptions;
 const reply = (m: StoreReply): void => port.postMessage(m);
 
-function open(): SqliteTracebackStore | undefined {
+interface Opened {
+  readonly store: SqliteTracebackStore | undefined;
+  readonly controls: ControlDb | undefined;
+}
+
+function open(): Opened | undefined {
   try {
-    return SqliteTracebackStore.open(opts.file);
+    // The records first: opening migrates the file, the control store's connection then finds it current.
+    const store = opts.records === false ? undefined : SqliteTracebackStore.open(opts.file);
+    const controls = opts.controls === true ? ControlDb.open(opts.file) : undefined;
+    return { store, controls };
   } catch (err) {
     // The opener terminates this thread when it reads this.
     reply({ t: 'open_failed', message: (err as Error).message });
@@ -25,9 +34,20 @@ function open(): SqliteTracebackStore | undefined {
   }
 }
 
-function serve(store: SqliteTracebackStore): void {
+function runControl(db: ControlDb | undefined, c: ControlCall): unknown {
+  if (db === undefined) throw new Error('the control store is not open in this thread');
+  // The union's members pair each method with its own arguments.
+  return (db[c.m] as (...a: unknown[]) => unknown).apply(db, c.args);
+}
+
+function records(store: SqliteTracebackStore | undefined): SqliteTracebackStore {
+  if (store === undefined) throw new Error('the traceback records are not open in this thread');
+  return store;
+}
+
+function serve({ store, controls }: Opened): void {
   const retention =
-    opts.retentionDays > 0
+    store !== undefined && opts.retentionDays > 0
       ? new RetentionPruner({
           store,
           retentionDays: opts.retentionDays,
@@ -44,17 +64,21 @@ function serve(store: SqliteTracebackStore): void {
     try {
       switch (m.t) {
         case 'write':
-          reply({ t: 'ok', id: m.id, value: await store.write(m.batch) });
+          reply({ t: 'ok', id: m.id, value: await records(store).write(m.batch) });
           return;
         case 'query':
-          reply({ t: 'ok', id: m.id, value: await store.query(m.q) });
+          reply({ t: 'ok', id: m.id, value: await records(store).query(m.q) });
           return;
         case 'prune':
-          reply({ t: 'ok', id: m.id, value: await store.prune(m.before, m.limit) });
+          reply({ t: 'ok', id: m.id, value: await records(store).prune(m.before, m.limit) });
+          return;
+        case 'control':
+          reply({ t: 'ok', id: m.id, value: runControl(controls, m.call) });
           return;
         case 'close':
           retention?.stop();
-          await store.close();
+          controls?.close();
+          await store?.close();
           reply({ t: 'ok', id: m.id });
           return;
       }
@@ -75,5 +99,5 @@ function serve(store: SqliteTracebackStore): void {
   reply({ t: 'ready' });
 }
 
-const store = open();
-if (store !== undefined) serve(store);
+const opened = open();
+if (opened !== undefined) serve(opened);

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import type { ControlStore } from '../control/control-store.js';
+import type { ControlDb } from '../control/sqlite-control-store.js';
 import { StirgateError } from '../errors.js';
 import type { TracebackEvent } from '../events.js';
 import {
@@ -25,7 +27,17 @@ export interface StoreThreadOptions {
   readonly file: string;
   /** Records older than this are pruned in the background, in small batches; 0 keeps everything. */
   readonly retentionDays: number;
+  /** Open the traceback records (default true). */
+  readonly records?: boolean;
+  /** Open the control store (src/control/), on a connection of its own, for `controls()`. */
+  readonly controls?: boolean;
 }
+
+/** The control store's methods, as they cross to the thread. */
+type ControlMethod = Exclude<keyof ControlStore, 'close'>;
+export type ControlCall = {
+  [K in ControlMethod]: { readonly m: K; readonly args: Parameters<ControlDb[K]> };
+}[ControlMethod];
 
 /**
  * Why a request to the store thread failed when the store itself did not say: `store_open_failed` (the thread
@@ -43,6 +55,7 @@ export type StoreRequest =
   | { readonly t: 'write'; readonly id: number; readonly batch: readonly TracebackEvent[] }
   | { readonly t: 'query'; readonly id: number; readonly q: TracebackQuery }
   | { readonly t: 'prune'; readonly id: number; readonly before: number; readonly limit: number }
+  | { readonly t: 'control'; readonly id: number; readonly call: ControlCall }
   | { readonly t: 'close'; readonly id: number };
 
 /** Store thread -> main thread. */
@@ -130,6 +143,26 @@ export class TracebackStoreThread implements TracebackStore {
 
   prune(before: number, limit: number): Promise<number> {
     return this.#request({ t: 'prune', id: ++this.#next, before, limit }) as Promise<number>;
+  }
+
+  /**
+   * The control store in this thread (opened with `controls: true`). Its `close` closes the thread, like
+   * this object's.
+   */
+  controls(): ControlStore {
+    const call = (c: ControlCall) => this.#request({ t: 'control', id: ++this.#next, call: c });
+    return {
+      load: () => call({ m: 'load', args: [] }) as ReturnType<ControlStore['load']>,
+      addBlock: (...args) => call({ m: 'addBlock', args }) as ReturnType<ControlStore['addBlock']>,
+      removeBlock: (...args) => call({ m: 'removeBlock', args }) as ReturnType<ControlStore['removeBlock']>,
+      expireBlocks: (...args) =>
+        call({ m: 'expireBlocks', args }) as ReturnType<ControlStore['expireBlocks']>,
+      setLimits: (...args) => call({ m: 'setLimits', args }) as ReturnType<ControlStore['setLimits']>,
+      appendAudit: (...args) => call({ m: 'appendAudit', args }) as ReturnType<ControlStore['appendAudit']>,
+      listBlocks: (...args) => call({ m: 'listBlocks', args }) as ReturnType<ControlStore['listBlocks']>,
+      audit: (...args) => call({ m: 'audit', args }) as ReturnType<ControlStore['audit']>,
+      close: () => this.close(),
+    };
   }
 
   /** Close the store (its last transaction commits, WAL checkpointed) and end the thread. Idempotent. */

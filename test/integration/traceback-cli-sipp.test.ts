@@ -133,7 +133,7 @@ data_dir: {data_dir}
     const admin = parseConfig(`data_dir: ${dir}\nadmin: { listen: "127.0.0.1:0" }\n`, 'test', {
       version: 'test',
     });
-    api = (await startAdminService(admin, store, closers, createLogger({ level: 'silent' })))!;
+    api = (await startAdminService(admin, { traceback: store }, closers, createLogger({ level: 'silent' })))!;
     token = (await readFile(join(dir, 'admin-token'), 'utf8')).trim().split(':')[1]!;
   }, 90_000);
 

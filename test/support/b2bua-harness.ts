@@ -51,6 +51,10 @@ export interface B2buaHarnessOptions {
   readonly verification?: VerificationProfile;
   /** Terminating trunks: the verifier behind the VerificationHook. */
   readonly verifier?: Verifier;
+  /** The hook chains, instead of the VerificationHook alone (admission, block hooks). */
+  readonly hooks?: HookChains;
+  /** The customer the trunk belongs to (`customers[].trunks`). */
+  readonly customer?: string;
 }
 
 /** One peer of the B2BUA: the caller or a next hop. */
@@ -148,7 +152,8 @@ export function createB2buaHarness(opts: B2buaHarnessOptions = {}): B2buaHarness
   const hopEndpoints = HOP_ENDPOINTS.slice(0, count);
   const trunk = trunkOf(opts, hopEndpoints);
   const hooks: HookChains =
-    opts.verifier === undefined ? {} : { terminating: [new VerificationHook({ verifier: opts.verifier })] };
+    opts.hooks ??
+    (opts.verifier === undefined ? {} : { terminating: [new VerificationHook({ verifier: opts.verifier })] });
   const b2bua = createB2bua({ trunk, transactions, hooks, clock });
   transactions.setUser(b2bua);
   return {
@@ -231,7 +236,7 @@ function trunkOf(opts: B2buaHarnessOptions, hops: readonly Endpoint[]): TrunkRun
     identityIn: 'replace',
     verification: opts.verification,
     trustBoundary: trustBoundaryOf(opts.role ?? 'passthrough', opts.verification?.attestationHeader),
-    customer: undefined,
+    customer: opts.customer,
     matchSource: (ip) => ip === CALLER.address,
     matchPort: undefined,
     matchTransport: undefined,

@@ -42,7 +42,12 @@ function configFor(dataDir: string, extra = '') {
 beforeAll(async () => {
   const s = await storeFileWith([...calls, verified, ended('k1', T0 + 50_000)]);
   ({ store, dir, cleanup } = s);
-  url = (await startAdminService(configFor(dir), store, closers, createLogger({ level: 'silent' })))!;
+  url = (await startAdminService(
+    configFor(dir),
+    { traceback: store },
+    closers,
+    createLogger({ level: 'silent' }),
+  ))!;
   token = (await readFile(join(dir, 'admin-token'), 'utf8')).trim().split(':')[1]!;
 });
 afterAll(async () => {
@@ -114,7 +119,7 @@ describe('admin API: listener and authentication', () => {
     const more = new Closers();
     const u = await startAdminService(
       configFor(dir, `, token_file: ${file}`),
-      store,
+      { traceback: store },
       more,
       createLogger({ level: 'silent' }),
     );

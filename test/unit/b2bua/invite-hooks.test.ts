@@ -22,6 +22,7 @@ function context(errors: unknown[] = []): InviteContext {
     receivedAt: 0n,
     log,
     facts: {},
+    onCallEnd: () => {},
   };
 }
 

@@ -50,7 +50,12 @@ describe('embedded default', () => {
       },
     ]);
     expect(c.customers).toEqual([
-      { name: 'demo', trunks: ['local'], numbers: [{ kind: 'prefix', prefix: '1202555' }] },
+      {
+        name: 'demo',
+        trunks: ['local'],
+        numbers: [{ kind: 'prefix', prefix: '1202555' }],
+        destinations: { allow: [], deny: [], classes: [] },
+      },
     ]);
     expect(c.stir.signing).toBeUndefined(); // dev PKI
     expect(c.stir.devPki).toEqual({ x5uListen: { address: '127.0.0.1', port: 8081 }, spc: '1234' });

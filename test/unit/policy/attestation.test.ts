@@ -137,3 +137,14 @@ describe('decideAttestation (RFC 8588 §4, ATIS-1000074 §5.2.3)', () => {
     });
   });
 });
+
+describe('NumberSet.match', () => {
+  const set = compileNumberSet(['12025550100', '1303555*', '12025551000-12025551099']);
+
+  it('names the entry that holds the number, in canonical form', () => {
+    expect(set.match('12025550100')).toBe('12025550100');
+    expect(set.match('13035550000')).toBe('1303555*');
+    expect(set.match('12025551050')).toBe('12025551000-12025551099');
+    expect(set.match('12025551100')).toBeUndefined();
+  });
+});

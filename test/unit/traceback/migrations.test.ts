@@ -37,8 +37,11 @@ describe('traceback migrations', () => {
     TracebackDb.open(file).close();
     const db = raw(file);
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
-    expect(names(db, 'table')).toEqual(['pending_ends', 'records']);
+    expect(names(db, 'table')).toEqual(['audit', 'blocks', 'limit_overrides', 'pending_ends', 'records']);
+    expect(names(db, 'trigger')).toEqual(['audit_no_delete', 'audit_no_update']);
     expect(names(db, 'index')).toEqual([
+      'audit_time',
+      'blocks_active',
       'pending_ends_time',
       'records_a_call_id',
       'records_b_call_id',
@@ -60,12 +63,13 @@ describe('traceback migrations', () => {
     store.writeBatch([signedCall(1)]);
     store.close();
 
-    const next = [...MIGRATIONS.slice(0, 1), 'ALTER TABLE records ADD COLUMN note TEXT'];
+    // Opening it applied the shipped ones after 1; a later one applies on top, once.
+    const next = [...MIGRATIONS, 'ALTER TABLE records ADD COLUMN note TEXT'];
     const db = raw(file);
-    expect(migrate(db, file, next)).toBe(1);
-    expect(schemaVersion(db)).toBe(2);
+    expect(migrate(db, file, next)).toBe(SCHEMA_VERSION);
+    expect(schemaVersion(db)).toBe(SCHEMA_VERSION + 1);
     expect(db.prepare('SELECT id, note FROM records').all()).toEqual([{ id: signedCall(1).key, note: null }]);
-    expect(migrate(db, file, next)).toBe(2);
+    expect(migrate(db, file, next)).toBe(SCHEMA_VERSION + 1);
   });
 
   it('a migration that fails leaves the file at the version before it', () => {
