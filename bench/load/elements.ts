@@ -195,6 +195,7 @@ export function stirgateConfig(o: ElementOptions): string {
       '  - name: bench-customer',
       '    trunks: [bench-caller]',
       '    numbers: ["12025550100"]',
+      '    limits: { cps: 100000, burst: 100000, max_concurrent: 1000000 }',
       `    origid: ${o.origid}`,
       'stir:',
       '  signing:',

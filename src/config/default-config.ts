@@ -28,6 +28,7 @@ customers:
   - name: demo
     trunks: [local]
     numbers: ["1202555*"]
+    # No limits: policy.default_limits (5 calls/s, a burst of 10, 20 at once; docs/operations.md).
 
 data_dir: .stirgate
 

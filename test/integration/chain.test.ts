@@ -98,6 +98,7 @@ customers:
   - name: demo
     trunks: [customer]
     numbers: ["1202555*"]
+    limits: { cps: 10000, burst: 10000, max_concurrent: 100000 }
 stir:
   dev_pki: { x5u_listen: "127.0.0.1:${await freePort('tcp')}" }
 data_dir: {data_dir}

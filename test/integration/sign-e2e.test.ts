@@ -125,6 +125,7 @@ customers:
   - name: acme
     trunks: [acme-sbc]
     numbers: ["1202555*"]
+    limits: { cps: 10000, burst: 10000, max_concurrent: 100000 }
     origid: ${CUSTOMER_ORIGID}
 stir:
   dev_pki:

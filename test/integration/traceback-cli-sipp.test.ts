@@ -106,6 +106,7 @@ customers:
   - name: acme
     trunks: [acme-sbc]
     numbers: ["1202555*"]
+    limits: { cps: 10000, burst: 10000, max_concurrent: 100000 }
     origid: ${ORIGID}
 stir:
   dev_pki: { x5u_listen: "127.0.0.1:${await freePort('tcp')}" }
