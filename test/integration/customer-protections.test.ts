@@ -4,9 +4,11 @@
 // destination in a class the customer may not call: 403 with the Reason; (c) a calling number on the
 // do-not-originate list: 403; (d) with a reject block on the caller's number, a call to 911 goes through and
 // a call to another number is refused.
+
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalAdmissionCounters } from '../../src/b2bua/local-admission-counters.js';
 import type { Block } from '../../src/policy/controls.js';
 import { type Element, startElement } from '../support/element.js';
 import { freePort } from '../support/ports.js';
@@ -115,7 +117,10 @@ describe.skipIf(!HAVE_SIPP)('customer protections (SIPp -> Stirgate originating 
     // Every refusal was the rate limit (the scenario checked each 503 had a Retry-After).
     // Every admitted call has ended and given its concurrent slot back.
     expect((await element.drained(5_000)).calls).toBe(0);
-    const acme = element.app.counters.figures().find((f) => f.customer === 'acme');
+    // A single process counts in place (a cluster worker would ask its primary).
+    const counters = element.app.admission;
+    expect(counters).toBeInstanceOf(LocalAdmissionCounters);
+    const acme = (counters as LocalAdmissionCounters).figures().find((f) => f.customer === 'acme');
     expect(acme).toMatchObject({ concurrent: 0, refusals: { cps: r.failed } });
     console.log(
       `customer limits: ${calls} calls offered at ${OFFERED_CPS}/s, ${r.successful} answered (200), ${r.failed} refused (503): ${acceptedCps.toFixed(2)} calls/s over the burst of ${BURST} (limit ${CPS})`,
