@@ -26,7 +26,8 @@ export interface PolicyInputs {
 /**
  * The ordered hook chain of each trunk role (docs/architecture.md, "The hook chain"):
  * - originating: admission (emergency, blocks, do-not-originate, destinations, limits) -> sign;
- * - terminating: block (calling, called, trunk) -> verify -> block-spc (the verified signer's SPC).
+ * - terminating: block (calling, called, trunk) -> verify -> block-spc (the verified signer's SPC);
+ * - passthrough: block (calling, called, trunk).
  * Everything per configuration is compiled here, once; what the operators change at run time follows
  * `policy.controls`.
  */
@@ -60,7 +61,9 @@ export function buildHookChains(
     terminating.push(new VerificationHook({ verifier }));
     terminating.push(new BlockHook({ stage: 'signer', ...blockOptions }));
   }
-  return { originating, terminating };
+  // Passthrough trunks sign and verify nothing, but a block on their numbers or name still applies.
+  const passthrough: InviteHook[] = [new BlockHook({ stage: 'numbers', ...blockOptions })];
+  return { originating, terminating, passthrough };
 }
 
 function customerRuntime(c: CustomerConfig): CustomerRuntime {

@@ -10,10 +10,12 @@ import { MarkEdits } from './mark-edits.js';
 import { networkBlockedReason, policyReject, redressPart } from './policy-responses.js';
 
 /**
- * Blocks on terminating trunks (issue 17, "Blocks and their undo"), in two places of the chain:
+ * Blocks on terminating (and passthrough) trunks (issue 17, "Blocks and their undo"), in two places of the
+ * chain:
  * - `numbers` (before verification): blocks by calling number, called number and trunk;
  * - `signer` (after verification): blocks by the verified signer's SPC (RFC 8226 TNAuthList, what the
  *   verification hook put in `ctx.facts.verified.spc`); a call that did not verify has none.
+ * Passthrough trunks have the `numbers` stage only (they verify nothing).
  * A `reject` block answers 603 Network Blocked with the ATIS-1000099 Reason and the redress contact
  * ("603+"); a `mark` block lets the call through with the mark header. A call to an emergency number is
  * never refused (checked only when a block matched, so it costs nothing otherwise).
@@ -47,6 +49,7 @@ export class BlockHook implements InviteHook {
 
   onInitialInvite(ctx: InviteContext): HookOutcome {
     const index = this.#o.blocks.current;
+    if (index.size === 0) return CONTINUE; // the usual case: no canonicalisation, no lookups
     const keys = this.#keys(ctx);
     if (keys === undefined) return CONTINUE;
     const now = this.#now();

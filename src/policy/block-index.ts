@@ -13,6 +13,8 @@ import type { Block, BlockAction, BlockMatchKind, Controls } from './controls.js
 export interface BlockIndex {
   /** Controls version this index was compiled from. */
   readonly version: number;
+  /** Blocks in it (expired ones included): 0 lets a hook skip the call's keys altogether. */
+  readonly size: number;
   /** The first unexpired block of `action` matching `value` (canonical number, or name) of `kind`. */
   find(
     kind: BlockMatchKind,
@@ -50,6 +52,7 @@ export function compileBlockIndex(controls: Controls): BlockIndex {
   }
   return {
     version: controls.version,
+    size: controls.blocks.length,
     find(kind, value, action, nowMs) {
       const t = byAction[action][kind];
       if (t === undefined || value === undefined) return undefined;

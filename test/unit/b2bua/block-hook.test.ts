@@ -101,3 +101,27 @@ describe('BlockHook on a terminating trunk', () => {
     expect(h.hops[0]!.requests('INVITE')).toHaveLength(2);
   });
 });
+
+describe('BlockHook on a passthrough trunk', () => {
+  it('a reject block by trunk refuses with 603; once removed, the next call goes on', async () => {
+    const controls = new LiveValue<Controls>(EMPTY_CONTROLS);
+    const blocks = new LiveBlockIndex(controls);
+    const hook = new BlockHook({
+      stage: 'numbers',
+      blocks,
+      emergency: EMERGENCY,
+      markHeader: 'X-Blocked-Mark',
+      redress: REDRESS,
+    });
+    const h = createB2buaHarness({ role: 'passthrough', hooks: { passthrough: [hook] } });
+    open.push(h);
+    const b = block('trunk', 'peer'); // the harness's trunk
+    controls.set(controlsWith(1, [b]));
+    await call(h);
+    expect(lastFinal(h)?.status).toBe(603);
+    expect(h.hops[0]!.requests('INVITE')).toHaveLength(0);
+    controls.set(controlsWith(2, []));
+    await call(h, '+13035550101');
+    expect(h.hops[0]!.requests('INVITE')).toHaveLength(1);
+  });
+});
