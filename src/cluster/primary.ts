@@ -96,7 +96,7 @@ export async function runPrimary(
   const replay = new MemoryReplayStore({ max: config.stir.verification.replay.maxEntries });
   // The one traceback store: workers send their batches (sg:traceback), this writer stores them.
   const traceback = config.traceback.enabled ? await startTracebackStore(config, logger, {}) : undefined;
-  // The element-wide counters behind the customer limits: workers ask (sg:admit), this counts.
+  // The element-wide counters behind the customer limits: workers lease batches (sg:lease), this counts.
   const admission = new ElementAdmission();
   // The control plane and the admin API (never in a SIP worker), after the traceback store (it migrates
   // the file first).
@@ -118,7 +118,7 @@ export async function runPrimary(
                   plane,
                   customers: customerSources(
                     () => liveConfig.current,
-                    () => admission.counters.figures(),
+                    () => admission.figures(),
                   ),
                   // Called only once the workers run (the reloader is made below).
                   reload: () => reloader.reload(),
@@ -334,13 +334,13 @@ export async function runPrimary(
         case 'sg:controls_applied':
           slot.controlsVersion = msg.version;
           break;
-        case 'sg:admit': {
-          const result = admission.admit(slot.index, msg.customer, msg.limits);
-          if (w.isConnected()) w.send({ t: 'sg:admit', id: msg.id, result } satisfies PrimaryToWorker);
+        case 'sg:lease': {
+          const result = admission.lease(slot.index, msg.customer, msg.limits, msg.want);
+          if (w.isConnected()) w.send({ t: 'sg:lease', id: msg.id, result } satisfies PrimaryToWorker);
           break;
         }
-        case 'sg:release':
-          admission.release(slot.index, msg.customer);
+        case 'sg:lease_return':
+          admission.returnLease(slot.index, msg.customer, msg.tokens, msg.slots, msg.admitted, msg.active);
           break;
         case 'sg:refused':
           admission.refused(msg.customer, msg.cause);

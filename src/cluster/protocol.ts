@@ -8,13 +8,14 @@
  *
  * Operator controls: the primary answers `sg:forward_port` with the whole current `sg:controls` (a worker
  * starts its element only with both the peers and the controls), and sends it again to every worker on each
- * change; a worker answers `sg:controls_applied`. The element-wide limits: `sg:admit` (asked, answered by
- * id), `sg:release`, `sg:refused` (told).
+ * change; a worker answers `sg:controls_applied`. The element-wide limits: `sg:lease` (a batch of slots with
+ * tokens, asked and answered by id), `sg:lease_return` and `sg:refused` (told).
  */
 import type { ReloadOutcome } from '../app/reload.js';
+import type { LeaseResult } from '../b2bua/local-admission-counters.js';
 import type { Config } from '../config/index.js';
 import type { TracebackEvent } from '../events.js';
-import type { AdmitResult, PolicyRefusalCause } from '../policy/admission-counters.js';
+import type { PolicyRefusalCause } from '../policy/admission-counters.js';
 import type { Controls, CustomerLimits } from '../policy/controls.js';
 
 /** Environment a worker is forked with. */
@@ -41,13 +42,24 @@ export type WorkerToPrimary =
   | { readonly t: 'sg:reloaded'; readonly id: number; readonly outcome: ReloadOutcome }
   /** The worker's call path now reads this version of the controls. */
   | { readonly t: 'sg:controls_applied'; readonly version: number }
+  /** Up to `want` concurrent slots, each with a token, for the customer (src/cluster/ipc-admission-counters.ts). */
   | {
-      readonly t: 'sg:admit';
+      readonly t: 'sg:lease';
       readonly id: number;
       readonly customer: string;
       readonly limits: CustomerLimits;
+      readonly want: number;
     }
-  | { readonly t: 'sg:release'; readonly customer: string }
+  /** Leased and not used: `tokens` back to the bucket, `slots` freed; the calls admitted since the last one. */
+  | {
+      readonly t: 'sg:lease_return';
+      readonly customer: string;
+      readonly tokens: number;
+      readonly slots: number;
+      readonly admitted: number;
+      /** The worker's calls of this customer in progress. */
+      readonly active: number;
+    }
   | { readonly t: 'sg:refused'; readonly customer: string; readonly cause: PolicyRefusalCause };
 
 export type PrimaryToWorker =
@@ -56,7 +68,7 @@ export type PrimaryToWorker =
   | { readonly t: 'sg:replay'; readonly id: number; readonly seen: boolean }
   | { readonly t: 'sg:metrics'; readonly id: number }
   | { readonly t: 'sg:controls'; readonly controls: Controls }
-  | { readonly t: 'sg:admit'; readonly id: number; readonly result: AdmitResult }
+  | { readonly t: 'sg:lease'; readonly id: number; readonly result: LeaseResult }
   | { readonly t: 'sg:stop' }
   /**
    * Apply this configuration, which the primary has read, validated and filled with origids (JSON: keys

@@ -49,7 +49,7 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
   }
   const steering = await DatagramSteering.open(index, workers, token);
   const replay = new IpcReplayStore((m) => send(m));
-  const admission = new IpcAdmissionCounters(send);
+  const admission = new IpcAdmissionCounters(send, workers);
   const controls = new LiveValue<Controls>(EMPTY_CONTROLS);
   let registry: Registry | undefined;
   let app: Stirgate | undefined;
@@ -101,7 +101,7 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
           );
           send({ t: 'sg:controls_applied', version: controls.current.version });
           break;
-        case 'sg:admit':
+        case 'sg:lease':
           admission.answer(msg.id, msg.result);
           break;
         case 'sg:metrics':

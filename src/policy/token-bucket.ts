@@ -36,3 +36,41 @@ function refill(state: BucketState | undefined, nowMs: number, cps: number, burs
   const elapsedMs = Math.max(0, nowMs - state.at);
   return Math.min(burst, state.tokens + (elapsedMs * cps) / 1000);
 }
+
+export interface TakeUpToResult {
+  /** Tokens taken, 0..want. */
+  readonly granted: number;
+  readonly state: BucketState;
+  /** When none was taken: seconds until the next token (as `take`). */
+  readonly retryAfterS: number;
+}
+
+/**
+ * Take up to `want` whole tokens at once: a cluster primary leasing a batch to a worker
+ * (src/cluster/element-admission.ts). The same bucket as `take`, so the rate it lets through is the same.
+ */
+export function takeUpTo(
+  state: BucketState | undefined,
+  nowMs: number,
+  cps: number,
+  burst: number,
+  want: number,
+): TakeUpToResult {
+  const tokens = refill(state, nowMs, cps, burst);
+  const granted = Math.max(0, Math.min(want, Math.floor(tokens)));
+  const next: BucketState = { tokens: tokens - granted, at: nowMs };
+  if (granted > 0) return { granted, state: next, retryAfterS: 0 };
+  const retryAfterS = cps > 0 ? Math.max(1, Math.ceil((1 - tokens) / cps)) : NO_REFILL_RETRY_AFTER_S;
+  return { granted, state: next, retryAfterS };
+}
+
+/** Put back `n` tokens taken but not used (a lease returned), capped at `burst` like any refill. */
+export function giveBack(
+  state: BucketState | undefined,
+  nowMs: number,
+  cps: number,
+  burst: number,
+  n: number,
+): BucketState {
+  return { tokens: Math.min(burst, refill(state, nowMs, cps, burst) + n), at: nowMs };
+}
