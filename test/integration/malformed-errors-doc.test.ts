@@ -91,10 +91,11 @@ const udpIn: Buffer[] = [];
 
 beforeAll(async () => {
   transport = new TransportLayer(LIMITS);
-  [{ port }] = (await transport.listen([
+  await transport.listen([
     { protocol: 'udp', address: '127.0.0.1', port: 0 },
     { protocol: 'tcp', address: '127.0.0.1', port: 0 },
-  ])) as [{ port: number }];
+  ]);
+  port = transport.localEndpoint('udp').port;
   transactions = new TransactionLayer(transport);
   udp = createSocket('udp4');
   udp.on('message', (m) => udpIn.push(m));
