@@ -26,7 +26,9 @@ export function createSipStack(
       maxHeaders: lim.maxHeaders,
       maxLineLength: lim.maxLineLength,
       tcpMaxConnections: lim.tcpMaxConnections,
+      tcpMaxConnectionsPerSource: lim.tcpMaxConnectionsPerSource,
       tcpIdleTimeoutMs: lim.tcpIdleTimeoutS * 1000,
+      tcpMessageTimeoutMs: lim.tcpMessageTimeoutMs,
       tcpConnectTimeoutMs: lim.tcpConnectTimeoutMs,
     },
     worker === undefined

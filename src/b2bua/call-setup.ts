@@ -209,7 +209,7 @@ export class CallSetup {
     const aInvite = call.aInvite;
     if (aInvite === undefined) return;
     if (hop === undefined) {
-      this.#respondA(call, 503, undefined);
+      this.#respondA(call, 503, undefined, [['Retry-After', '5']]);
       this.#o.teardown.end(call, 'no_route');
       return;
     }
@@ -321,7 +321,8 @@ export class CallSetup {
     }
     if (!isSettingUp(call.state)) return;
     if (this.#failover(call)) return;
-    this.#respondA(call, status, undefined);
+    // RFC 3261 §21.5.4: every hop failed by transport (503): say when to come back (docs/errors.md).
+    this.#respondA(call, status, undefined, status === 503 ? [['Retry-After', '5']] : undefined);
     this.#o.teardown.end(call, 'failed');
   }
 

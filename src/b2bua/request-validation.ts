@@ -1,3 +1,4 @@
+import { SipParseError } from '../sip/message/errors.js';
 import type { SipRequest } from '../sip/message/message.js';
 
 /**
@@ -71,6 +72,9 @@ export function validateRequest(req: SipRequest, inDialog: boolean): Refusal | u
   if (unsupported.length > 0 && req.method !== 'CANCEL' && req.method !== 'ACK') {
     return { status: 420, headers: [['Unsupported', [...new Set(unsupported)].join(', ')]] };
   }
+  // RFC 3261 §8.1.1.8, §12.1.1, §12.2.2: the Contact of a dialog-creating or target-refresh request becomes
+  // the remote target; one that does not parse is a malformed request (§8.2.6: 400), not our failure.
+  if (TARGET_REFRESH.has(req.method) && !contactParses(req)) return { status: 400 };
   if (req.method === 'INVITE' && !inDialog) {
     // RFC 3261 §8.2.3: content processing.
     if (req.body.length > 0) {
@@ -83,6 +87,19 @@ export function validateRequest(req: SipRequest, inDialog: boolean): Refusal | u
       return { status: 406, headers: [['Accept', ACCEPT_HEADER]] };
   }
   return undefined;
+}
+
+/** Requests whose Contact sets or refreshes the dialog's remote target (RFC 3261 §12.1.1, §12.2.2; RFC 3311 §5.1). */
+const TARGET_REFRESH: ReadonlySet<string> = new Set(['INVITE', 'UPDATE']);
+
+function contactParses(req: SipRequest): boolean {
+  try {
+    void req.contact;
+    return true;
+  } catch (err) {
+    if (err instanceof SipParseError) return false;
+    throw err;
+  }
 }
 
 function acceptsSdp(range: string): boolean {

@@ -316,7 +316,7 @@ const limits = object<SipLimitsConfig>({
   maxMessageBytes: defaulted(
     integer({ min: 1024, max: 16_777_216 }),
     65536,
-    'Largest SIP message accepted (headers + body), bytes; larger ones get 513 (TCP) or are dropped (UDP).',
+    'Largest SIP message accepted (headers + body), bytes; a larger request gets 513 (RFC 3261 §21.5.11).',
   ),
   maxHeaders: defaulted(integer({ min: 8, max: 10_000 }), 256, 'Most header fields in one message.'),
   maxLineLength: defaulted(
@@ -329,10 +329,20 @@ const limits = object<SipLimitsConfig>({
     10000,
     'Open TCP connections (both directions) before new inbound ones are refused.',
   ),
+  tcpMaxConnectionsPerSource: defaulted(
+    integer({ min: 1, max: 10_000_000 }),
+    100,
+    'Inbound TCP connections one source address may hold; more are refused (connection floods).',
+  ),
   tcpIdleTimeoutS: defaulted(
     integer({ min: 1, max: 86_400 }),
     300,
     'A TCP connection with no traffic for this long is closed.',
+  ),
+  tcpMessageTimeoutMs: defaulted(
+    integer({ min: 100, max: 600_000 }),
+    5000,
+    'A message on TCP must be complete (headers and body) within this time of its first byte, or the connection is closed (slowloris).',
   ),
   tcpConnectTimeoutMs: defaulted(integer({ min: 1, max: 120_000 }), 3000, 'Outbound TCP connect timeout.'),
 });

@@ -33,7 +33,9 @@ export interface SipLimitsConfig {
   readonly maxHeaders: number;
   readonly maxLineLength: number;
   readonly tcpMaxConnections: number;
+  readonly tcpMaxConnectionsPerSource: number;
   readonly tcpIdleTimeoutS: number;
+  readonly tcpMessageTimeoutMs: number;
   readonly tcpConnectTimeoutMs: number;
 }
 

@@ -54,6 +54,7 @@ export const PARSE_ERROR_CODES = allOf<SipParseErrorCode>()([
   'bad_version',
   'bad_status_code',
   'bad_header',
+  'bad_octets',
   'missing_header',
   'duplicate_header',
   'bad_content_length',

@@ -11,6 +11,7 @@ export type SipParseErrorCode =
   | 'bad_version' // syntactically a SIP-Version, but not SIP/2.0 (answer 505)
   | 'bad_status_code'
   | 'bad_header' // a header line that is not `name: value`
+  | 'bad_octets' // NUL or invalid UTF-8 in the header section (RFC 3261 §25.1)
   | 'missing_header' // To, From, Call-ID, CSeq or Via missing
   | 'duplicate_header' // a single-value header repeated (RFC 4475 §3.3.8)
   | 'bad_content_length'

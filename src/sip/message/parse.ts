@@ -16,6 +16,7 @@
  * - Strict: <> around the Request-URI (§3.1.2.7), LWS inside it (§3.1.2.8), headers in the Request-URI
  *   (§3.1.2.11), unquoted non-token display names (§3.1.2.15), a header section without its empty line.
  */
+import { isUtf8 } from 'node:buffer';
 import { SipParseError } from './errors.js';
 import { knownHeaderName, splitHeaderValues, wireHeaderName } from './headers.js';
 import { primeHotHeaders, type SipMessage, SipRequest, SipResponse } from './message.js';
@@ -183,6 +184,20 @@ function tooManyHeaders(): SipParseError {
 }
 
 /**
+ * The message as far as it can be read from `buf` (a stream's pending octets when it can no longer be framed):
+ * the parsed message, else the partial one a SipParseError carries, else undefined. For answering the
+ * request (RFC 3261 §8.2.6) before the connection is closed; size limits other than line and header count
+ * are lifted, since the octets are already held.
+ */
+export function readableMessage(buf: Buffer, limits: MessageLimits): SipMessage | undefined {
+  try {
+    return parse(buf, { ...limits, maxMessageSize: Math.max(limits.maxMessageSize, buf.length) }, false);
+  } catch (e) {
+    return e instanceof SipParseError ? e.partial : undefined;
+  }
+}
+
+/**
  * Parse one SIP message from a datagram (default) or from a stream frame cut by {@link frameLength}.
  * Throws only SipParseError.
  *
@@ -203,7 +218,12 @@ export function parseMessage(buf: Buffer, limits?: Partial<MessageLimits>, opts?
 }
 
 function parse(buf: Buffer, limits: MessageLimits, stream: boolean): SipMessage {
-  if (buf.length > limits.maxMessageSize) throw tooLarge();
+  if (buf.length > limits.maxMessageSize) {
+    // RFC 3261 §21.5.11: a request too large still gets its 513 when its headers can be read.
+    const e = tooLarge();
+    e.partial = readableMessage(buf, limits);
+    throw e;
+  }
   const start = skipKeepAlive(buf, 0);
   if (start === buf.length) throw new SipParseError('incomplete', 'empty message');
 
@@ -252,14 +272,22 @@ function parse(buf: Buffer, limits: MessageLimits, stream: boolean): SipMessage 
   let last: SipHeader | undefined;
   let nextColon = -1;
   let lines = 0;
+  // A limit hit while splitting: thrown once the start line is read, so a request can still get its 400.
+  let overLimit: SipParseError | undefined;
   const maxLines = limits.maxHeaders * 4; // folded and malformed lines count too
   let pos = nl + 1;
   while (pos < sn) {
-    if (++lines > maxLines) throw tooManyHeaders();
+    if (++lines > maxLines) {
+      overLimit = tooManyHeaders();
+      break;
+    }
     nl = s.indexOf('\n', pos);
     if (nl < 0) nl = sn; // unterminated last line (no empty line at all)
     le = nl > pos && s.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
-    if (le - pos > maxLine) throw lineTooLong();
+    if (le - pos > maxLine) {
+      overLimit = lineTooLong();
+      break;
+    }
     if (le === pos) {
       // The empty line: end of the header section.
       bodyStart = start + nl + 1;
@@ -309,7 +337,10 @@ function parse(buf: Buffer, limits: MessageLimits, stream: boolean): SipMessage 
       pos = nl + 1;
       continue;
     }
-    if (headers.length >= limits.maxHeaders) throw tooManyHeaders();
+    if (headers.length >= limits.maxHeaders) {
+      overLimit = tooManyHeaders();
+      break;
+    }
     const value = trimmed(s, colon + 1, le);
     last = { name, rawName, value };
     headers.push(last);
@@ -354,6 +385,11 @@ function parse(buf: Buffer, limits: MessageLimits, stream: boolean): SipMessage 
   }
 
   const msg = startMessage(startLine, headers);
+  if (overLimit !== undefined) {
+    // The header lines before the limit are kept: with the Via among them the request gets its 400.
+    if (!(msg instanceof SipParseError)) overLimit.partial = msg;
+    throw overLimit;
+  }
   if (msg instanceof SipParseError) throw msg;
   const fail = (code: SipParseError['code'], text: string): SipParseError =>
     new SipParseError(code, text, msg);
@@ -364,6 +400,12 @@ function parse(buf: Buffer, limits: MessageLimits, stream: boolean): SipMessage 
   }
   if (badLine !== undefined) throw fail('bad_header', `malformed header line: ${badLine.slice(0, 100)}`);
   if (!terminated) throw fail('incomplete', 'header section not terminated by an empty line');
+  // RFC 3261 §25.1: header text is UTF-8 (TEXT-UTF8, UTF8-NONASCII), and NUL appears only escaped, as a
+  // quoted-pair in a quoted-string (RFC 4475 §3.1.1.3). Anything else is refused here rather than relayed to
+  // the next hop; the body (binary ISUP, say) is not concerned.
+  const section = buf.subarray(start, bodyStart);
+  if (!isUtf8(section)) throw fail('bad_octets', 'header section is not valid UTF-8');
+  if (bareNul(section)) throw fail('bad_octets', 'NUL octet in the header section');
 
   // Body framing (RFC 3261 §18.3, §20.14; RFC 4475 §3.1.2.2, §3.1.2.3, §3.3.9).
   if (clBad !== undefined) throw fail('bad_content_length', clBad.message);
@@ -389,6 +431,16 @@ function parse(buf: Buffer, limits: MessageLimits, stream: boolean): SipMessage 
     throw fail('bad_header', `unexpected parser failure: ${e instanceof Error ? e.message : String(e)}`);
   }
   return msg;
+}
+
+const BACKSLASH = 0x5c;
+
+/** True when `section` holds a NUL octet that is not the second octet of a quoted-pair (`\` NUL). */
+function bareNul(section: Buffer): boolean {
+  for (let i = section.indexOf(0); i >= 0; i = section.indexOf(0, i + 1)) {
+    if (i === 0 || section[i - 1] !== BACKSLASH) return true;
+  }
+  return false;
 }
 
 interface Latin1Buffer {

@@ -49,6 +49,7 @@ const PARSE_ERROR_STATUS = {
   bad_version: 505, // RFC 3261 §8.2.6 / §21.5.7 Version Not Supported
   bad_status_code: 400,
   bad_header: 400,
+  bad_octets: 400, // RFC 3261 §25.1: NUL or invalid UTF-8 in the header section
   missing_header: 400,
   duplicate_header: 400,
   bad_content_length: 400,

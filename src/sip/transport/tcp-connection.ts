@@ -22,6 +22,8 @@ export class TcpConnection {
   /** Where the framer delivers (set once by the transport); `receivedAt` is the arrival time of the chunk. */
   framerSink: FramerSink = NO_SINK;
   receivedAt = 0n;
+  /** Runs while a message is incomplete: set at its first octet, cleared when it is framed (slowloris). */
+  messageDeadline: NodeJS.Timeout | undefined;
 
   constructor(
     id: number,

@@ -1,11 +1,11 @@
 import { createServer, type Server, Socket } from 'node:net';
 import { SipParseError } from '../message/errors.js';
 import type { SipMessage } from '../message/message.js';
-import { type MessageLimits, parseMessage } from '../message/parse.js';
+import { type MessageLimits, parseMessage, readableMessage } from '../message/parse.js';
 import { endpointKey, familyOf, isWildcard, stripBrackets, toEndpoint } from './endpoint.js';
 import { deliver, errnoOf, type InboundSink } from './inbound-sink.js';
 import { TcpConnection } from './tcp-connection.js';
-import { type ConnectionCloseReason, publish } from './transport-events.js';
+import { type ConnectionCloseReason, type ConnectionRefusedReason, publish } from './transport-events.js';
 import { type Endpoint, type Flow, type Target, TransportError, type TransportLimits } from './types.js';
 
 interface TcpListener {
@@ -18,11 +18,17 @@ interface TcpListener {
 const PONG = Buffer.from('\r\n', 'latin1');
 /** Unsent bytes allowed to pile up for a peer that does not read, in messages of maxMessageSize. */
 const WRITE_BACKLOG_MESSAGES = 16;
+/** After a framing error: how long the answer (400/513) may take to reach the peer before the socket is destroyed. */
+const ANSWER_LINGER_MS = 1000;
 
 /**
  * TCP transport (RFC 3261 §18): listening servers, accepted and outbound connections indexed by id and
  * by remote `addr:port`, Content-Length framing, idle timeout, connection cap, connect timeout.
  * Peer misbehaviour (resets, half-closes, broken framing) closes that connection and never throws.
+ *
+ * Abuse bounds: a connection cap per source address (floods from one host), and a deadline for each message
+ * counted from its first octet (slowloris: a byte now and then resets the idle timer but not this one).
+ * A stream that can no longer be framed gets its answer (513, 400) before the close when it was a request.
  */
 export class TcpTransport {
   readonly #limits: TransportLimits;
@@ -32,6 +38,8 @@ export class TcpTransport {
   readonly #listeners: TcpListener[] = [];
   readonly #byId = new Map<number, TcpConnection>();
   readonly #byRemote = new Map<string, TcpConnection>();
+  /** Inbound connections per remote address (`tcpMaxConnectionsPerSource`). */
+  readonly #perSource = new Map<string, number>();
   #inbound = 0;
   #nextId = 1;
   #closed = false;
@@ -105,11 +113,16 @@ export class TcpTransport {
   #accept(socket: Socket): void {
     socket.on('error', ignore); // replaced below once the connection exists; a refused socket may still error
     const remote = toEndpoint(socket.remoteAddress, socket.remotePort);
-    if (this.#closed || this.#inbound >= this.#limits.tcpMaxConnections) {
-      publish('stirgate:transport:connection_refused', {
-        remote,
-        reason: this.#closed ? 'closing' : 'limit',
-      });
+    const fromSource = this.#perSource.get(remote.address) ?? 0;
+    const refused: ConnectionRefusedReason | undefined = this.#closed
+      ? 'closing'
+      : this.#inbound >= this.#limits.tcpMaxConnections
+        ? 'limit'
+        : fromSource >= this.#limits.tcpMaxConnectionsPerSource
+          ? 'source_limit'
+          : undefined;
+    if (refused !== undefined) {
+      publish('stirgate:transport:connection_refused', { remote, reason: refused });
       socket.destroy();
       return;
     }
@@ -117,6 +130,7 @@ export class TcpTransport {
     const local = toEndpoint(socket.localAddress, socket.localPort);
     const conn = new TcpConnection(this.#nextId++, 'inbound', socket, local, remote, this.#messageLimits);
     this.#inbound++;
+    this.#perSource.set(remote.address, fromSource + 1);
     this.#register(conn, endpointKey(remote.address, remote.port));
     this.#wire(conn);
     this.#opened(conn);
@@ -137,6 +151,10 @@ export class TcpTransport {
     socket.on('close', () => this.#onClose(conn));
     conn.framerSink = {
       frame: (frame) => {
+        if (conn.messageDeadline !== undefined) {
+          clearTimeout(conn.messageDeadline);
+          conn.messageDeadline = undefined;
+        }
         deliver(this.#sink, this.#parse, frame, conn.flow, conn.receivedAt);
         return conn.state === 'open';
       },
@@ -163,11 +181,48 @@ export class TcpTransport {
     try {
       conn.framer.push(chunk, conn.framerSink);
     } catch (err) {
-      // The stream can no longer be split into messages: report, then close (RFC 3261 §18.3).
-      if (err instanceof SipParseError) this.#sink.parseError(err, conn.flow, conn.framer.pending());
-      else publish('stirgate:transport:handler_error', { error: err });
-      this.#destroy(conn, 'framing');
+      this.#framingFailed(conn, err);
+      return;
     }
+    // A message begun and not finished: it has tcpMessageTimeoutMs from its first octet, however it trickles.
+    if (conn.messageDeadline === undefined && conn.state === 'open' && conn.framer.pendingBytes > 0) {
+      conn.messageDeadline = setTimeout(this.#tooSlow, this.#limits.tcpMessageTimeoutMs, conn);
+    }
+  }
+
+  readonly #tooSlow = (conn: TcpConnection): void => {
+    conn.messageDeadline = undefined;
+    this.#destroy(conn, 'slow');
+  };
+
+  /**
+   * The stream can no longer be split into messages (RFC 3261 §18.3): report it with what can be read of the
+   * request, so the transaction layer answers it (513 too large, 400 otherwise; §8.2.6, §21.5.11), then
+   * close once that answer is written. Octets still arriving meanwhile are read and dropped: leaving them
+   * unread would make the close a reset, which can destroy the answer before the peer reads it.
+   */
+  #framingFailed(conn: TcpConnection, err: unknown): void {
+    if (!(err instanceof SipParseError)) {
+      publish('stirgate:transport:handler_error', { error: err });
+      this.#destroy(conn, 'framing');
+      return;
+    }
+    const raw = conn.framer.pending();
+    err.partial ??= readableMessage(raw, this.#messageLimits);
+    this.#sink.parseError(err, conn.flow, raw); // the answer, if any, is queued on the socket synchronously
+    if (conn.state === 'closed') return;
+    conn.closeReason ??= 'framing';
+    conn.state = 'closed';
+    this.#clearDeadline(conn);
+    conn.framer.reset();
+    conn.socket.end();
+    setTimeout(() => conn.socket.destroy(), ANSWER_LINGER_MS).unref();
+  }
+
+  #clearDeadline(conn: TcpConnection): void {
+    if (conn.messageDeadline === undefined) return;
+    clearTimeout(conn.messageDeadline);
+    conn.messageDeadline = undefined;
   }
 
   readonly #parse = (raw: Buffer): SipMessage => parseMessage(raw, this.#messageLimits, { stream: true });
@@ -176,9 +231,15 @@ export class TcpTransport {
     if (conn.state === 'closed' && !this.#byId.has(conn.id)) return;
     conn.state = 'closed';
     conn.framer.reset();
+    this.#clearDeadline(conn);
     this.#byId.delete(conn.id);
     for (const k of conn.keys) if (this.#byRemote.get(k) === conn) this.#byRemote.delete(k);
-    if (conn.direction === 'inbound') this.#inbound--;
+    if (conn.direction === 'inbound') {
+      this.#inbound--;
+      const left = (this.#perSource.get(conn.remote.address) ?? 1) - 1;
+      if (left > 0) this.#perSource.set(conn.remote.address, left);
+      else this.#perSource.delete(conn.remote.address);
+    }
     publish('stirgate:transport:connection_close', {
       id: conn.id,
       direction: conn.direction,
@@ -191,6 +252,7 @@ export class TcpTransport {
     if (conn.state === 'closed') return;
     conn.closeReason ??= reason;
     conn.state = 'closed';
+    this.#clearDeadline(conn);
     conn.socket.destroy();
   }
 
@@ -328,7 +390,10 @@ export class TcpTransport {
 
   async close(): Promise<void> {
     this.#closed = true;
-    for (const conn of [...this.#byId.values()]) this.#destroy(conn, 'local');
+    for (const conn of [...this.#byId.values()]) {
+      this.#destroy(conn, 'local');
+      conn.socket.destroy(); // also the ones still lingering after a framing error's answer
+    }
     const servers = this.#listeners.splice(0);
     await Promise.all(servers.map((l) => new Promise<void>((resolve) => l.server.close(() => resolve()))));
   }

@@ -20,7 +20,7 @@ export interface TransportEventMap {
   'stirgate:transport:connection_close': ConnectionEvent & { readonly reason: ConnectionCloseReason };
   'stirgate:transport:connection_refused': {
     readonly remote: Endpoint;
-    readonly reason: 'limit' | 'closing';
+    readonly reason: ConnectionRefusedReason;
   };
   /** A socket error that was caught (ECONNRESET, EPIPE, EMSGSIZE ...): `errno` is the Node error code. */
   'stirgate:transport:socket_error': { readonly protocol: TransportProtocol; readonly errno: string };
@@ -47,7 +47,14 @@ export interface ConnectionEvent {
   readonly remote: Endpoint;
 }
 
-export type ConnectionCloseReason = 'peer' | 'error' | 'idle' | 'framing' | 'local' | 'backpressure';
+/**
+ * Why a connection closed. `slow`: a message was not complete within `tcpMessageTimeoutMs` of its first octet;
+ * `framing`: the stream could not be split into messages (after the answer to the request, when it had one).
+ */
+export type ConnectionCloseReason = 'peer' | 'error' | 'idle' | 'slow' | 'framing' | 'local' | 'backpressure';
+
+/** `limit`: `tcpMaxConnections` inbound; `source_limit`: `tcpMaxConnectionsPerSource` from that address. */
+export type ConnectionRefusedReason = 'limit' | 'source_limit' | 'closing';
 
 export const TRANSPORT_EVENT_NAMES = [
   'stirgate:transport:message_in',

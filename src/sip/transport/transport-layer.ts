@@ -28,7 +28,9 @@ export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = Object.freeze({
   maxHeaders: DEFAULT_MESSAGE_LIMITS.maxHeaders,
   maxLineLength: DEFAULT_MESSAGE_LIMITS.maxLineLength,
   tcpMaxConnections: 2048,
+  tcpMaxConnectionsPerSource: 100,
   tcpIdleTimeoutMs: 120_000,
+  tcpMessageTimeoutMs: 5_000,
   tcpConnectTimeoutMs: 10_000,
 });
 

@@ -73,6 +73,10 @@ export interface TransportLimits {
   readonly maxHeaders: number;
   readonly maxLineLength: number;
   readonly tcpMaxConnections: number;
+  /** Inbound connections one source address may hold; more are refused (connection floods). */
+  readonly tcpMaxConnectionsPerSource: number;
   readonly tcpIdleTimeoutMs: number;
+  /** A message must be complete (header section and body) within this time of its first octet (slowloris). */
+  readonly tcpMessageTimeoutMs: number;
   readonly tcpConnectTimeoutMs: number;
 }

@@ -59,4 +59,13 @@ describe('request validation (RFC 3261 §8.2, §16.3)', () => {
     expect(validateRequest(req('INVITE', ['Accept: text/nobodyknowsthis']), false)?.status).toBe(406);
     expect(validateRequest(req('INVITE', ['Accept: application/*']), false)).toBeUndefined();
   });
+  it('400 for an INVITE or UPDATE whose Contact does not parse (RFC 3261 §8.1.1.8, §12.2.2), not a 500', () => {
+    for (const bad of ['Contact: <sip:a@127.0.0.2', 'Contact: "open quote <sip:a@b>', 'Contact: <>']) {
+      expect(validateRequest(req('INVITE', [bad]), false), bad).toEqual({ status: 400 });
+      expect(validateRequest(req('UPDATE', [bad]), true), bad).toEqual({ status: 400 });
+    }
+    expect(validateRequest(req('INVITE', ['Contact: <sip:a@127.0.0.2:5070>']), false)).toBeUndefined();
+    // BYE does not refresh the target: its Contact is never read.
+    expect(validateRequest(req('BYE', ['Contact: <sip:a@127.0.0.2']), true)).toBeUndefined();
+  });
 });

@@ -108,7 +108,8 @@ const sipUri = fc
   .record({ scheme: fc.constantFrom('sip', 'sips'), user: fc.option(user, { nil: undefined }), host, params })
   .map((u) => `${u.scheme}:${u.user === undefined ? '' : `${u.user}@`}${u.host}${fmtParams(u.params)}`);
 const displayName = fc.option(
-  fc.string({ unit: fc.constantFrom(...' abcXYZ,;:<>@"\\\u00e9'.split('')), maxLength: 12 }),
+  // 'é' as its UTF-8 octets in the parser's one-char-per-octet view (parse.ts).
+  fc.string({ unit: fc.constantFrom(...' abcXYZ,;:<>@"\\'.split(''), '\u00c3\u00a9'), maxLength: 12 }),
   { nil: undefined },
 );
 const quote = (s: string): string => `"${s.replace(/["\\]/g, (c) => `\\${c}`)}"`;
@@ -130,9 +131,13 @@ const via = fc
     (v) =>
       `SIP/2.0/${v.transport} ${v.host}${v.port === undefined ? '' : `:${v.port}`};branch=z9hG4bK${v.branch}`,
   );
+/**
+ * Header text as the parser holds it: UTF-8 octets one char each (latin1 view, parse.ts), since octets that
+ * are not UTF-8 are refused (RFC 3261 §25.1).
+ */
 const headerValue = fc
   .string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)), maxLength: 40 })
-  .map((s) => s.trim());
+  .map((s) => Buffer.from(s.trim(), 'utf8').toString('latin1'));
 
 const message = fc
   .record({
