@@ -2,6 +2,7 @@ import { createResponse } from '../sip/message/build.js';
 import type { SipRequest, SipResponse } from '../sip/message/message.js';
 import type { ServerTransaction, TransactionLayer } from '../sip/transaction/index.js';
 import { type Call, other, type Side } from './call.js';
+import type { CallReaper } from './call-reaper.js';
 import type { CallRegistry } from './call-registry.js';
 import { type CallTeardown, copyBody } from './call-teardown.js';
 import { copyCrossingHeaders } from './header-rules.js';
@@ -12,6 +13,8 @@ export interface InDialogRelayOptions {
   readonly registry: CallRegistry;
   readonly transactions: TransactionLayer;
   readonly teardown: CallTeardown;
+  /** Session refreshes re-arm the call's RFC 4028 timer (src/b2bua/call-reaper.ts). */
+  readonly reaper: CallReaper;
   readonly maxForwards: number;
   /** How long a re-INVITE's 2xx waits for its ACK (64*T1). */
   readonly ackTimeoutMs: number;
@@ -131,6 +134,9 @@ export class InDialogRelay {
         back.append('contact', src.localContact);
       }
       back.body = res.body;
+      // RFC 4028 §10: a re-INVITE or UPDATE answered 2xx, either way, refreshes the session.
+      if (TARGET_REFRESH.has(req.method) && res.status >= 200 && res.status < 300)
+        this.#o.reaper.refreshed(call, res, side === 'a' ? back : undefined);
       if (req.method === 'INVITE' && res.status >= 200 && res.status < 300) {
         const key = `${side}:${req.cseq.seq}`;
         const pending = call.pendingAcks.get(key);
