@@ -10,7 +10,7 @@ import type { Flow } from '../sip/transport/types.js';
 import { type BLegInviteOptions, buildBLegInvite } from './b-leg-invite.js';
 import { Call } from './call.js';
 import { isSettingUp } from './call-lifecycle.js';
-import type { CallReaper, SetupActions } from './call-reaper.js';
+import { type CallReaper, REAP_REASON, type SetupActions } from './call-reaper.js';
 import type { CallRegistry } from './call-registry.js';
 import type { CallTeardown } from './call-teardown.js';
 import { copyCrossingHeaders } from './header-rules.js';
@@ -179,8 +179,12 @@ export class CallSetup implements SetupActions {
     else this.#o.teardown.end(call, 'cancelled');
   }
 
-  /** The current hop's TCP connection closed before its final answer: a failed hop (failover, else 503). */
+  /**
+   * The current hop's TCP connection closed before its final answer: a failed hop (failover, else 503). Its
+   * INVITE may have reached a phone that still rings: CANCEL it (RFC 3261 §9.1, over a new connection).
+   */
   hopLost(call: Call): void {
+    call.bTx?.cancel({ reason: REAP_REASON.connection_lost });
     this.#bFailed(call, call.hopIndex, 503);
   }
 

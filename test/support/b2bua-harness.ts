@@ -62,6 +62,8 @@ export interface B2buaHarnessOptions {
   readonly maxCallDurationMs?: number;
   /** The route's `invite_timeout_s` in ms. */
   readonly inviteTimeoutMs?: number;
+  /** The next hops' transport (the fake transport names every TCP connection 99). Default udp. */
+  readonly hopTransport?: 'udp' | 'tcp';
 }
 
 /** One peer of the B2BUA: the caller or a next hop. */
@@ -225,11 +227,12 @@ function createB2bua(p: {
 }
 
 function trunkOf(opts: B2buaHarnessOptions, hops: readonly Endpoint[]): TrunkRuntime {
+  const protocol = opts.hopTransport ?? 'udp';
   const nextHops: NextHop[] = hops.map((ep) => ({
     address: ep.address,
     port: ep.port,
-    protocol: 'udp',
-    target: { protocol: 'udp', remote: ep },
+    protocol,
+    target: { protocol, remote: ep },
   }));
   return {
     name: 'peer',

@@ -136,3 +136,49 @@ describe('the A-leg TCP connection is lost (src/b2bua/call-reaper.ts)', () => {
     expect((h.caller.responses(200)[0] as SipResponse).status).toBe(200);
   });
 });
+
+describe('the B-leg TCP connection is lost (src/b2bua/call-reaper.ts)', () => {
+  /** The fake transport's id for every TCP connection (test/support/fake-transport.ts). */
+  const B_CONN = 99;
+
+  it('after the answer: BYE to the caller with a Reason, and the call ends on its 200', async () => {
+    h = createB2buaHarness({ hopTransport: 'tcp' });
+    ends = recordEnds();
+    const hop = h.hops[0]!;
+    const text = callerInvite({ caller: CALLER, to: LOCAL });
+    const invite = parseMessage(Buffer.from(text, 'latin1')) as SipRequest;
+    h.caller.send(text);
+    await h.advance(0);
+    hop.send(responseTo(hop.request('INVITE'), 200, { toTag: 'callee', contact: hop.endpoint }));
+    await h.advance(0);
+    const ok = h.caller.response(200);
+    h.caller.send(ackOf(invite, ok));
+    await h.advance(0);
+
+    h.b2bua.connectionClosed({ connectionId: B_CONN, reason: 'peer' });
+    await h.advance(0);
+    const bye = h.caller.request('BYE');
+    expect(bye.get('reason')).toBe('Q.850;cause=41;text="connection lost"');
+    expect(hop.requests('BYE')).toHaveLength(0);
+    h.caller.send(responseTo(bye, 200));
+    await h.advance(0);
+    expect(h.stats().calls).toBe(0);
+    expect(ends.causes).toEqual(['connection_lost']);
+  });
+
+  it('before the answer: the hop has failed (CANCELled, in case it still rings), and the caller gets 503', async () => {
+    h = createB2buaHarness({ hopTransport: 'tcp' });
+    ends = recordEnds();
+    const hop = h.hops[0]!;
+    h.caller.send(callerInvite({ caller: CALLER, to: LOCAL }));
+    await h.advance(0);
+    hop.send(responseTo(hop.request('INVITE'), 180, { toTag: 'callee' }));
+    await h.advance(0);
+    h.b2bua.connectionClosed({ connectionId: B_CONN, reason: 'error' });
+    await h.advance(0);
+    expect(h.caller.trace()).toEqual(['100/INVITE', '180/INVITE', '503/INVITE']);
+    expect(hop.request('CANCEL').get('reason')).toBe('Q.850;cause=41;text="connection lost"');
+    expect(h.stats().calls).toBe(0);
+    expect(ends.causes).toEqual(['failed']);
+  });
+});
