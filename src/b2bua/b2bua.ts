@@ -108,6 +108,7 @@ export class B2bua implements TransactionUser {
       transactions: o.transactions,
       teardown: this.#teardown,
       reaper: this.#reaper,
+      abandon: (call, reason) => this.#setup.abandon(call, reason),
       maxForwards: o.maxForwards,
       ackTimeoutMs: o.ackTimeoutMs,
     });

@@ -2,6 +2,7 @@ import { createResponse } from '../sip/message/build.js';
 import type { SipRequest, SipResponse } from '../sip/message/message.js';
 import type { ServerTransaction, TransactionLayer } from '../sip/transaction/index.js';
 import { type Call, other, type Side } from './call.js';
+import { isSettingUp } from './call-lifecycle.js';
 import type { CallReaper } from './call-reaper.js';
 import type { CallRegistry } from './call-registry.js';
 import { type CallTeardown, copyBody } from './call-teardown.js';
@@ -15,6 +16,8 @@ export interface InDialogRelayOptions {
   readonly teardown: CallTeardown;
   /** Session refreshes re-arm the call's RFC 4028 timer (src/b2bua/call-reaper.ts). */
   readonly reaper: CallReaper;
+  /** The caller gave up on a call not yet answered: 487 to A, CANCEL to B (src/b2bua/call-setup.ts). */
+  readonly abandon: (call: Call, reason?: string) => void;
   readonly maxForwards: number;
   /** How long a re-INVITE's 2xx waits for its ACK (64*T1). */
   readonly ackTimeoutMs: number;
@@ -102,6 +105,12 @@ export class InDialogRelay {
     respond(tx, req, 200);
     const teardown = this.#o.teardown;
     if (call.state === 'ending') return;
+    if (side === 'a' && isSettingUp(call.state)) {
+      // RFC 3261 §15.1.2: the caller's BYE on the early dialog ends it; the pending INVITE gets 487, and the
+      // B-leg INVITE, still pending too, is CANCELled (§9.1) rather than BYE'd on its early dialog.
+      this.#o.abandon(call, req.get('reason'));
+      return;
+    }
     const dst = call.leg(other(side));
     if (dst === undefined || dst.remoteTag === undefined || !call.advance('hangup')) {
       teardown.end(call, 'bye');
