@@ -157,10 +157,14 @@ export async function startStirgate(
       maxForwards: config.sip.maxForwards,
       userAgent: config.sip.userAgent,
       ackTimeoutMs: 64 * config.sip.timers.t1Ms,
+      sessionTimers: config.sip.sessionTimers,
+      maxCallDurationMs: config.sip.maxCallDurationS * 1000,
       ...(worker !== undefined ? { newCallId: worker.newCallId } : {}),
       recordKeys,
     });
     transactions.setUser(b2bua);
+    // A lost TCP connection ends the calls it carried (src/b2bua/call-reaper.ts).
+    transport.onConnectionClosed((closed) => b2bua.connectionClosed(closed));
     closers.add(() => b2bua.close());
     const reloader = new Reloader({
       live: liveConfig,

@@ -81,8 +81,7 @@ export const decisionChannels: {
  * Why a call ended (the B2BUA's `#end(call, cause)`): `cancelled` (CANCEL from the A side, or our own on a
  * timeout), `no_route` (no next hop), `rejected` (a hook or a final error response from the B side), `failed`
  * (every next hop failed by transport or timed out), `bye` (either side hung up), `ack_timeout` (no ACK for
- * our 2xx within 64*T1, RFC 3261 §13.3.1.4), `shutdown` (the element closed), `unanswered` (reserved: no
- * final answer within the call's ring limit; not yet produced).
+ * our 2xx within 64*T1, RFC 3261 §13.3.1.4), `shutdown` (the element closed), and the reaped calls below.
  */
 export type CallEndCause =
   | 'cancelled'
@@ -92,7 +91,14 @@ export type CallEndCause =
   | 'bye'
   | 'ack_timeout'
   | 'shutdown'
-  | 'unanswered';
+  /** No final answer from the next hop within Timer C or the route's invite_timeout_s (caller got 408). */
+  | 'unanswered'
+  /** The A-leg's or the B-leg's TCP connection closed (src/b2bua/call-reaper.ts). */
+  | 'connection_lost'
+  /** No RFC 4028 session refresh within the session interval (src/b2bua/session-timer.ts). */
+  | 'session_expired'
+  /** `sip.max_call_duration_s` reached. */
+  | 'max_duration';
 
 /** `stirgate:call:started`: an initial INVITE accepted as a call (after trunk match, before routing). */
 export interface CallStartedEvent {

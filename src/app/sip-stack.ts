@@ -43,7 +43,7 @@ export function createSipStack(
   worker?.attach(transport);
   const t = config.sip.timers;
   const transactions = new TransactionLayer(transport, {
-    timers: { t1Ms: t.t1Ms, t2Ms: t.t2Ms, t4Ms: t.t4Ms },
+    timers: { t1Ms: t.t1Ms, t2Ms: t.t2Ms, t4Ms: t.t4Ms, timerCMs: t.timerCS * 1000 },
   });
   closers.add(() => transactions.close());
   return { transport, transactions };

@@ -2,8 +2,10 @@ import type { Logger } from '../log/logger.js';
 import type { SipRequest, SipResponse } from '../sip/message/message.js';
 import type { ServerTransaction, TransactionLayer, TransactionUser } from '../sip/transaction/index.js';
 import { type Clock, realClock } from '../sip/transaction/timers.js';
+import type { ConnectionClosed } from '../sip/transport/index.js';
 import type { Endpoint, Flow, TransportProtocol } from '../sip/transport/types.js';
 import { defaultNewCallId } from './b-leg-invite.js';
+import { CallReaper } from './call-reaper.js';
 import { CallRegistry } from './call-registry.js';
 import { type CallRouting, CallSetup } from './call-setup.js';
 import { CallTeardown } from './call-teardown.js';
@@ -13,6 +15,7 @@ import { LocalContact } from './local-contact.js';
 import { ACCEPT_HEADER, ALLOW_HEADER, validateRequest } from './request-validation.js';
 import { respond } from './respond.js';
 import type { Router, UnmatchedPolicy } from './router.js';
+import type { SessionTimerConfig } from './session-timer.js';
 import { RecordKeys } from './traceback-events.js';
 
 export interface B2buaOptions {
@@ -35,6 +38,10 @@ export interface B2buaOptions {
    * to itself, so the B-leg's responses and requests reach it whichever worker reads them (src/cluster/).
    */
   readonly newCallId?: () => string;
+  /** RFC 4028 session timers (`sip.session_timers`); off when absent. */
+  readonly sessionTimers?: SessionTimerConfig;
+  /** `sip.max_call_duration_s` in ms; 0 or absent: no limit. */
+  readonly maxCallDurationMs?: number;
   /** The calls' own timers (route INVITE timeout, ACK keeping); the process clock by default. */
   readonly clock?: Clock;
   /** The keys of this element's traceback records; the element's traceback writer takes only those. */
@@ -53,6 +60,7 @@ export class B2bua implements TransactionUser {
   readonly #setup: CallSetup;
   readonly #relay: InDialogRelay;
   readonly #teardown: CallTeardown;
+  readonly #reaper: CallReaper;
 
   constructor(o: B2buaOptions) {
     const registry = this.#registry;
@@ -65,6 +73,14 @@ export class B2bua implements TransactionUser {
       ackTimeoutMs: o.ackTimeoutMs,
       logger: o.logger,
       recordKeys,
+    });
+    const sessionTimers = o.sessionTimers ?? SESSION_TIMERS_OFF;
+    this.#reaper = new CallReaper({
+      registry,
+      teardown: this.#teardown,
+      sessionTimers,
+      maxCallDurationMs: o.maxCallDurationMs ?? 0,
+      setup: () => this.#setup,
     });
     this.#setup = new CallSetup({
       router: o.router,
@@ -84,11 +100,15 @@ export class B2bua implements TransactionUser {
       maxCalls: o.maxCalls,
       clock: o.clock ?? realClock,
       recordKeys,
+      reaper: this.#reaper,
+      sessionTimers,
     });
     this.#relay = new InDialogRelay({
       registry,
       transactions: o.transactions,
       teardown: this.#teardown,
+      reaper: this.#reaper,
+      abandon: (call, reason) => this.#setup.abandon(call, reason),
       maxForwards: o.maxForwards,
       ackTimeoutMs: o.ackTimeoutMs,
     });
@@ -142,6 +162,11 @@ export class B2bua implements TransactionUser {
     if (inviteTx !== undefined) this.#setup.cancel(inviteTx);
   }
 
+  /** The transport's seam (TransportLayer.onConnectionClosed): calls with a leg on a lost connection end. */
+  connectionClosed(closed: ConnectionClosed): void {
+    this.#reaper.connectionClosed(closed);
+  }
+
   onStrayResponse(res: SipResponse, _flow: Flow | undefined): void {
     this.#setup.reAckStray(res);
   }
@@ -151,3 +176,9 @@ export class B2bua implements TransactionUser {
     for (const call of this.#registry.all()) this.#teardown.end(call, 'shutdown');
   }
 }
+
+const SESSION_TIMERS_OFF: SessionTimerConfig = Object.freeze({
+  enabled: false,
+  sessionExpiresS: 1800,
+  minSeS: 90,
+});

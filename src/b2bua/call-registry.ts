@@ -15,6 +15,8 @@ export class CallRegistry {
   readonly #calls = new Map<number, Call>();
   readonly #dialogs = new Map<string, CallLeg>();
   readonly #byInviteTx = new Map<ServerTransaction, Call>();
+  /** TCP connection id -> the calls with a leg on it (src/b2bua/call-reaper.ts); UDP calls are not here. */
+  readonly #byConnection = new Map<number, Set<Call>>();
 
   get calls(): number {
     return this.#calls.size;
@@ -29,6 +31,26 @@ export class CallRegistry {
     this.#calls.set(call.id, call);
     this.#dialogs.set(dialogKey(call.a.callId, call.a.localTag), { call, side: 'a' });
     this.#byInviteTx.set(inviteTx, call);
+    const conn = call.aFlow.connectionId;
+    if (conn !== undefined) this.bindConnection(call, conn);
+  }
+
+  /** The call has a leg on TCP connection `id`: it ends when that connection closes. */
+  bindConnection(call: Call, id: number): void {
+    let calls = this.#byConnection.get(id);
+    if (calls === undefined) {
+      calls = new Set();
+      this.#byConnection.set(id, calls);
+    }
+    calls.add(call);
+  }
+
+  /** The calls with a leg on connection `id`, which has closed: forgotten here, to be ended by the caller. */
+  takeConnection(id: number): Call[] {
+    const calls = this.#byConnection.get(id);
+    if (calls === undefined) return [];
+    this.#byConnection.delete(id);
+    return [...calls];
   }
 
   /** The call's current B-leg dialog (one per hop tried). */
@@ -37,10 +59,11 @@ export class CallRegistry {
     this.#dialogs.set(dialogKey(b.callId, b.localTag), { call, side: 'b' });
   }
 
-  /** Forget the B-leg dialog of an abandoned hop (failover). */
+  /** Forget the B-leg dialog of an abandoned hop (failover), and the connection it came on. */
   removeBLeg(call: Call): void {
     const b = call.b;
     if (b !== undefined) this.#dialogs.delete(dialogKey(b.callId, b.localTag));
+    this.#unbind(call, call.bConnectionId);
   }
 
   /** The call is set up (or gone): a CANCEL can no longer reach it. */
@@ -53,6 +76,13 @@ export class CallRegistry {
     this.#dialogs.delete(dialogKey(call.a.callId, call.a.localTag));
     this.removeBLeg(call);
     if (call.aTx !== undefined) this.#byInviteTx.delete(call.aTx);
+    this.#unbind(call, call.aFlow.connectionId);
+  }
+
+  #unbind(call: Call, id: number | undefined): void {
+    if (id === undefined) return;
+    const calls = this.#byConnection.get(id);
+    if (calls?.delete(call) === true && calls.size === 0) this.#byConnection.delete(id);
   }
 
   byInviteTx(tx: ServerTransaction): Call | undefined {

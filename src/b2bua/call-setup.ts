@@ -10,6 +10,7 @@ import type { Flow } from '../sip/transport/types.js';
 import { type BLegInviteOptions, buildBLegInvite } from './b-leg-invite.js';
 import { Call } from './call.js';
 import { isSettingUp } from './call-lifecycle.js';
+import { type CallReaper, REAP_REASON, type SetupActions } from './call-reaper.js';
 import type { CallRegistry } from './call-registry.js';
 import type { CallTeardown } from './call-teardown.js';
 import { copyCrossingHeaders } from './header-rules.js';
@@ -17,6 +18,7 @@ import { type ChainResult, type HookChains, runHookChain } from './invite-hooks.
 import type { LocalContact } from './local-contact.js';
 import { respond } from './respond.js';
 import type { Router, UnmatchedPolicy } from './router.js';
+import { judgeOffer, offerOnBLeg, type SessionTimerConfig } from './session-timer.js';
 import {
   publishCallRecord,
   publishRefusedInvite,
@@ -49,6 +51,8 @@ export interface CallSetupOptions {
   readonly maxCalls: number;
   readonly clock: Clock;
   readonly recordKeys: RecordKeys;
+  readonly reaper: CallReaper;
+  readonly sessionTimers: SessionTimerConfig;
 }
 
 /**
@@ -56,7 +60,7 @@ export interface CallSetupOptions {
  * the trunk's hook chain, the B-leg INVITE to each next hop in turn (failover), and relaying the B-leg's
  * answers to the caller (RFC 3261 §13, §16.7 for the choice of the response to relay, §9 for CANCEL).
  */
-export class CallSetup {
+export class CallSetup implements SetupActions {
   readonly #o: CallSetupOptions;
   #routing: CallRouting;
   #nextId = 1;
@@ -103,6 +107,15 @@ export class CallSetup {
       respond(tx, req, 482);
       if (tracebackObserved()) publishRefusedInvite(o.recordKeys, req, flow, trunk, 482, 'loop');
       return;
+    }
+    // RFC 4028 §8.1, §9: a Session-Expires below our Min-SE from a caller that supports timers. Not a
+    // traceback refusal: the caller retries at once with our Min-SE, and that call is recorded.
+    if (o.sessionTimers.enabled) {
+      const offer = judgeOffer(req, o.sessionTimers);
+      if (offer.action === 'refuse') {
+        respond(tx, req, 422, 'Session Interval Too Small', [['Min-SE', String(offer.minSe)]]);
+        return;
+      }
     }
     // RFC 3261 §8.2.6.1: a UAS that will take time answers 100 at once (no To tag on 100).
     tx.respond(createResponse(req, 100, 'Trying'));
@@ -152,10 +165,27 @@ export class CallSetup {
   /** RFC 3261 §9.2: the caller cancelled: 487 to the INVITE, and CANCEL the B-leg (§9.1) if it is out. */
   cancel(inviteTx: ServerTransaction): void {
     const call = this.#o.registry.byInviteTx(inviteTx);
-    if (call === undefined || !call.advance('cancel')) return;
+    if (call !== undefined) this.abandon(call);
+  }
+
+  /**
+   * The caller is gone (its CANCEL, or its connection: src/b2bua/call-reaper.ts): 487 to the INVITE (RFC 3261
+   * §9.2; it also ends the A-leg server transaction) and CANCEL the B-leg (§9.1), with an RFC 3326 Reason.
+   */
+  abandon(call: Call, reason?: string): void {
+    if (!call.advance('cancel')) return;
     this.#respondA(call, 487, undefined);
-    if (call.bTx !== undefined) call.bTx.cancel();
+    if (call.bTx !== undefined) call.bTx.cancel(reason === undefined ? {} : { reason });
     else this.#o.teardown.end(call, 'cancelled');
+  }
+
+  /**
+   * The current hop's TCP connection closed before its final answer: a failed hop (failover, else 503). Its
+   * INVITE may have reached a phone that still rings: CANCEL it (RFC 3261 §9.1, over a new connection).
+   */
+  hopLost(call: Call): void {
+    call.bTx?.cancel({ reason: REAP_REASON.connection_lost });
+    this.#bFailed(call, call.hopIndex, 503);
   }
 
   // ---- the hook chain ---------------------------------------------------------------------------
@@ -214,6 +244,8 @@ export class CallSetup {
       return;
     }
     const { req, dialog } = buildBLegInvite(call, aInvite, hop, this.#o.bLeg);
+    if (this.#o.sessionTimers.enabled)
+      offerOnBLeg(req, judgeOffer(aInvite, this.#o.sessionTimers), this.#o.sessionTimers);
     call.b = dialog;
     this.#o.registry.addBLeg(call);
     // The parent's level: asking the call's logger would make its pino child (and redaction) on every call.
@@ -234,15 +266,25 @@ export class CallSetup {
         hop: call.hopIndex,
       });
     }
+    // Events are tied to the hop they were sent to: after a failover, the old hop's are ignored.
+    const hopIndex = call.hopIndex;
+    // The route's ring limit; without one the transaction's Timer B (no answer at all) and Timer C (a
+    // provisional, then silence: `sip.timers.timer_c_s`) bound the wait (RFC 3261 §17.1.1.2, §16.6 step 11).
     const timeout = call.trunk.route.inviteTimeoutMs;
     if (timeout !== undefined) {
       call.later(timeout, () => {
-        if (call.bTx === tx && (call.state === 'calling' || call.state === 'early')) tx.cancel();
+        if (call.bTx !== tx) return;
+        // RFC 3261 §9.1: a CANCEL waits for a provisional, so a hop that sent none has failed now (it is
+        // CANCELled if it answers later); one that rang is CANCELled, and its 487 answered as 408 below.
+        tx.cancel();
+        if (call.state === 'calling') this.#bFailed(call, hopIndex, 408);
       });
     }
-    // Events are tied to the hop they were sent to: after a failover, the old hop's are ignored.
-    const hopIndex = call.hopIndex;
-    const onResponse = (res: SipResponse) => this.#onBResponse(call, hopIndex, res);
+    const onResponse = (res: SipResponse) => {
+      const conn = tx.flow?.connectionId;
+      if (conn !== undefined && call.hopIndex === hopIndex) this.#o.reaper.bLegConnection(call, conn);
+      this.#onBResponse(call, hopIndex, res);
+    };
     const onTimeout = () => this.#bFailed(call, hopIndex, 408);
     const onTransportError = () => this.#bFailed(call, hopIndex, 503);
     tx.on('response', onResponse);
@@ -308,6 +350,14 @@ export class CallSetup {
       teardown.end(call, 'cancelled');
       return;
     }
+    if (status === 487) {
+      // Only our own CANCEL of a hop that rang too long (Timer C, invite_timeout_s) gets 487 on a call the
+      // caller did not give up: RFC 3261 §16.8 treats the branch as timed out, so the caller sees 408.
+      if (call.trunk.route.failoverOn.has(408) && this.#failover(call)) return;
+      this.#respondA(call, 408, undefined);
+      teardown.end(call, 'unanswered');
+      return;
+    }
     if (call.trunk.route.failoverOn.has(status) && this.#failover(call)) return;
     this.#relayToA(call, res);
     teardown.end(call, 'failed');
@@ -320,10 +370,12 @@ export class CallSetup {
       return;
     }
     if (!isSettingUp(call.state)) return;
+    // A hop that rang (early) and then timed out was CANCELled by Timer C and never answered the CANCEL.
+    const rang = call.state === 'early' && status === 408;
     if (this.#failover(call)) return;
     // RFC 3261 §21.5.4: every hop failed by transport (503): say when to come back (docs/errors.md).
     this.#respondA(call, status, undefined, status === 503 ? [['Retry-After', '5']] : undefined);
-    this.#o.teardown.end(call, 'failed');
+    this.#o.teardown.end(call, rang ? 'unanswered' : 'failed');
   }
 
   /**
@@ -335,6 +387,7 @@ export class CallSetup {
     if (next >= call.trunk.route.hops.length || call.aInvite === undefined) return false;
     if (!call.advance('failover')) return false;
     this.#o.registry.removeBLeg(call);
+    call.bConnectionId = undefined;
     call.hopIndex = next;
     call.bTx = undefined;
     call.b = undefined;
@@ -355,6 +408,7 @@ export class CallSetup {
     // RFC 3261 §13.3.1.4: the UAS core retransmits its 2xx until the ACK (or ackTimeout).
     if (res.status >= 200 && res.status < 300) {
       call.answeredAtMs ??= Date.now();
+      this.#o.reaper.answered(call, res, out);
       aTx.respondReliably2xx(out);
     } else {
       aTx.respond(out);

@@ -70,29 +70,30 @@ export class CallTeardown {
     this.hangUpBoth(call, 'ack_timeout');
   }
 
-  /** BYE both legs, then end the call. */
-  hangUpBoth(call: Call, cause: CallEndCause): void {
+  /** BYE both legs (with an RFC 3326 Reason saying why, if given), then end the call. */
+  hangUpBoth(call: Call, cause: CallEndCause, reason?: string): void {
     if (!call.advance('hangup')) return;
     let pending = 2;
     const done = () => {
       if (--pending === 0) this.end(call, cause);
     };
-    this.sendBye(call, 'a', done);
-    this.sendBye(call, 'b', done);
+    this.sendBye(call, 'a', done, reason);
+    this.sendBye(call, 'b', done, reason);
   }
 
   /**
    * BYE on one leg (RFC 3261 §15.1.1); `done` runs once on its final response, timeout or transport error, or
-   * at once when that leg has no dialog yet. A Reason of the BYE that caused it crosses (RFC 3326).
+   * at once when that leg has no dialog yet. A Reason of the BYE that caused it crosses (RFC 3326); `cause`
+   * may instead be our own Reason value.
    */
-  sendBye(call: Call, side: Side, done: () => void, cause?: SipRequest): void {
+  sendBye(call: Call, side: Side, done: () => void, cause?: SipRequest | string): void {
     const leg = call.leg(side);
     if (leg === undefined || leg.remoteTag === undefined) {
       done();
       return;
     }
     const bye = leg.createRequest('BYE', { maxForwards: this.#o.maxForwards });
-    const reason = cause?.get('reason');
+    const reason = typeof cause === 'string' ? cause : cause?.get('reason');
     if (reason !== undefined) bye.append('reason', reason);
     const tx = this.#o.transactions.sendRequest(bye, leg.nextHop());
     let finished = false;
@@ -108,8 +109,10 @@ export class CallTeardown {
     tx.on('transportError', finish);
   }
 
-  end(call: Call, cause: CallEndCause): void {
+  /** Forget an ended call; a call the element reaped (call.reapCause) ends with that cause. */
+  end(call: Call, ended: CallEndCause): void {
     if (!call.advance('end')) return;
+    const cause = call.reapCause ?? ended;
     // Before release(): the record is built from the A-leg INVITE if it was not published yet.
     if (tracebackObserved()) publishEnded(call, this.#o.recordKeys, cause);
     call.clearTimers();

@@ -1,3 +1,4 @@
+import type { CallEndCause } from '../events.js';
 import { callLogger } from '../log/call-logger.js';
 import type { Logger } from '../log/logger.js';
 import type { Dialog } from '../sip/dialog/dialog.js';
@@ -9,6 +10,7 @@ import { type CallEvent, type CallState, nextCallState } from './call-lifecycle.
 import type { CallFacts } from './invite-hooks.js';
 import { type LegEdit, NO_EDITS } from './leg-edits.js';
 import type { TrunkRuntime } from './router.js';
+import type { SessionTimerState } from './session-timer.js';
 
 export type { CallState } from './call-lifecycle.js';
 
@@ -83,6 +85,17 @@ export class Call {
   recordedHop: number | undefined;
   /** The key of its traceback record (src/b2bua/traceback-events.ts), given when first published. */
   recordKey: string | undefined;
+  /** The TCP connection the B-leg's answers came on (src/b2bua/call-reaper.ts), once known. */
+  bConnectionId: number | undefined;
+  /** The RFC 4028 session timer in force, from the answer on (src/b2bua/session-timer.ts). */
+  sessionTimer: SessionTimerState | undefined;
+  /** The pending session expiry (re-armed by each refresh). */
+  sessionExpiry: TimerHandle | undefined;
+  /**
+   * Why the element is ending the call on its own (src/b2bua/call-reaper.ts): the end cause recorded
+   * whatever path (CANCEL answered, BYE answered or timed out) then ends it.
+   */
+  reapCause: CallEndCause | undefined;
   readonly #parentLog: Logger;
   #log: Logger | undefined;
 
@@ -199,8 +212,8 @@ export class Call {
     return this.#pendingAcks;
   }
 
-  /** Run `fn` after `ms` on the call's clock, unless the call ends first (clearTimers). */
-  later(ms: number, fn: () => void): void {
+  /** Run `fn` after `ms` on the call's clock, unless the call ends first (clearTimers) or `cancelLater`. */
+  later(ms: number, fn: () => void): TimerHandle {
     this.#timers ??= new Set();
     const timers = this.#timers;
     const clock = this.#clock;
@@ -210,6 +223,14 @@ export class Call {
       fn();
     }, ms);
     timers.add(t);
+    return t;
+  }
+
+  /** Stop one timer set by `later`. */
+  cancelLater(t: TimerHandle): void {
+    if (this.#timers?.delete(t) !== true) return;
+    this.#clock.clearTimeout(t);
+    if (this.#timers.size === 0) this.#timers = undefined;
   }
 
   clearTimers(): void {

@@ -2,6 +2,8 @@ import { createResponse } from '../sip/message/build.js';
 import type { SipRequest, SipResponse } from '../sip/message/message.js';
 import type { ServerTransaction, TransactionLayer } from '../sip/transaction/index.js';
 import { type Call, other, type Side } from './call.js';
+import { isSettingUp } from './call-lifecycle.js';
+import type { CallReaper } from './call-reaper.js';
 import type { CallRegistry } from './call-registry.js';
 import { type CallTeardown, copyBody } from './call-teardown.js';
 import { copyCrossingHeaders } from './header-rules.js';
@@ -12,6 +14,10 @@ export interface InDialogRelayOptions {
   readonly registry: CallRegistry;
   readonly transactions: TransactionLayer;
   readonly teardown: CallTeardown;
+  /** Session refreshes re-arm the call's RFC 4028 timer (src/b2bua/call-reaper.ts). */
+  readonly reaper: CallReaper;
+  /** The caller gave up on a call not yet answered: 487 to A, CANCEL to B (src/b2bua/call-setup.ts). */
+  readonly abandon: (call: Call, reason?: string) => void;
   readonly maxForwards: number;
   /** How long a re-INVITE's 2xx waits for its ACK (64*T1). */
   readonly ackTimeoutMs: number;
@@ -99,6 +105,12 @@ export class InDialogRelay {
     respond(tx, req, 200);
     const teardown = this.#o.teardown;
     if (call.state === 'ending') return;
+    if (side === 'a' && isSettingUp(call.state)) {
+      // RFC 3261 §15.1.2: the caller's BYE on the early dialog ends it; the pending INVITE gets 487, and the
+      // B-leg INVITE, still pending too, is CANCELled (§9.1) rather than BYE'd on its early dialog.
+      this.#o.abandon(call, req.get('reason'));
+      return;
+    }
     const dst = call.leg(other(side));
     if (dst === undefined || dst.remoteTag === undefined || !call.advance('hangup')) {
       teardown.end(call, 'bye');
@@ -131,6 +143,9 @@ export class InDialogRelay {
         back.append('contact', src.localContact);
       }
       back.body = res.body;
+      // RFC 4028 §10: a re-INVITE or UPDATE answered 2xx, either way, refreshes the session.
+      if (TARGET_REFRESH.has(req.method) && res.status >= 200 && res.status < 300)
+        this.#o.reaper.refreshed(call, res, side === 'a' ? back : undefined);
       if (req.method === 'INVITE' && res.status >= 200 && res.status < 300) {
         const key = `${side}:${req.cseq.seq}`;
         const pending = call.pendingAcks.get(key);

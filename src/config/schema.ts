@@ -301,6 +301,11 @@ const timers = object<SipTimersConfig>(
       5000,
       'RFC 3261 T4, maximum time a message stays in the network.',
     ),
+    timerCS: defaulted(
+      integer({ min: 1, max: 3600 }),
+      185,
+      'Timer C (RFC 3261 §16.6 step 11, §16.8; over 3 minutes there): a next hop that answered provisionally and then sent no final response for this long is CANCELled and the caller gets 408 (or the next hop); restarted by each provisional answer.',
+    ),
   },
   {
     check(t, at, ctx) {
@@ -370,6 +375,40 @@ const sip = object<SipConfig>({
     }),
     {},
     'Call admission limits.',
+  ),
+  sessionTimers: defaulted(
+    object<SipConfig['sessionTimers']>(
+      {
+        enabled: defaulted(
+          boolean(),
+          true,
+          'RFC 4028 session timers: ask for them on the B-leg INVITE, answer 422 to a too-small Session-Expires, and BYE both legs of a call whose session was not refreshed in time.',
+        ),
+        sessionExpiresS: defaulted(
+          integer({ min: 2, max: 86_400 }),
+          1800,
+          'Session-Expires we ask for when the caller did not (RFC 4028 §4 recommends 1800).',
+        ),
+        minSeS: defaulted(
+          integer({ min: 2, max: 86_400 }),
+          90,
+          'Smallest session interval accepted: a smaller Session-Expires gets 422 with this Min-SE (RFC 4028 §5 floor: 90; below it only on a test bench).',
+        ),
+      },
+      {
+        check(t, at, ctx) {
+          if (t.minSeS !== undefined && t.sessionExpiresS !== undefined && t.sessionExpiresS < t.minSeS)
+            ctx.report([...at, 'session_expires_s'], 'conflict', `must be at least min_se_s (${t.minSeS})`);
+        },
+      },
+    ),
+    {},
+    'RFC 4028 session timers, which end calls whose ends went away.',
+  ),
+  maxCallDurationS: defaulted(
+    integer({ min: 0, max: 604_800 }),
+    14_400,
+    'An answered call still up after this long gets a BYE on both legs; 0 turns the limit off.',
   ),
 });
 
@@ -508,7 +547,7 @@ const route = object<RouteConfig>(
     ),
     inviteTimeoutS: optional(
       integer({ min: 1, max: 600 }),
-      'Give up on a next hop that sent no final response within this time (default: INVITE transaction timeout, 64*T1).',
+      'Give up on a next hop that sent no final response within this time: CANCEL it, then the next hop or 408 to the caller. Without it: 64*T1 (Timer B) for a hop that sent nothing, `sip.timers.timer_c_s` after each provisional answer.',
     ),
   },
   {

@@ -26,6 +26,8 @@ export interface SipTimersConfig {
   readonly t1Ms: number;
   readonly t2Ms: number;
   readonly t4Ms: number;
+  /** Timer C (RFC 3261 §16.6 step 11), seconds: restarted by each provisional answer of a next hop. */
+  readonly timerCS: number;
 }
 
 export interface SipLimitsConfig {
@@ -47,6 +49,14 @@ export interface SipConfig {
   /** User-Agent / Server value; `{version}` already expanded; empty = header omitted. */
   readonly userAgent: string;
   readonly callLimits: { readonly maxCalls: number };
+  /** RFC 4028 session timers (src/b2bua/session-timer.ts). */
+  readonly sessionTimers: {
+    readonly enabled: boolean;
+    readonly sessionExpiresS: number;
+    readonly minSeS: number;
+  };
+  /** An answered call is ended after this long; 0 = no limit. */
+  readonly maxCallDurationS: number;
 }
 
 export interface TrunkMatchConfig {

@@ -99,6 +99,9 @@ export const CALL_END_CAUSES = allOf<CallEndCause>()([
   'ack_timeout',
   'shutdown',
   'unanswered',
+  'connection_lost',
+  'session_expired',
+  'max_duration',
 ]);
 const CALL_END_CAUSE_SET: ReadonlySet<string> = new Set(CALL_END_CAUSES);
 

@@ -16,6 +16,7 @@ import {
   type TrunkRuntime,
   type VerificationProfile,
 } from '../../src/b2bua/router.js';
+import type { SessionTimerConfig } from '../../src/b2bua/session-timer.js';
 import { trustBoundaryOf } from '../../src/b2bua/trust-boundary.js';
 import { VerificationHook } from '../../src/b2bua/verification-hook.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -55,6 +56,14 @@ export interface B2buaHarnessOptions {
   readonly hooks?: HookChains;
   /** The customer the trunk belongs to (`customers[].trunks`). */
   readonly customer?: string;
+  /** RFC 4028 session timers (`sip.session_timers`); off by default here. */
+  readonly sessionTimers?: SessionTimerConfig;
+  /** `sip.max_call_duration_s` in ms; 0 (default here): no limit. */
+  readonly maxCallDurationMs?: number;
+  /** The route's `invite_timeout_s` in ms. */
+  readonly inviteTimeoutMs?: number;
+  /** The next hops' transport (the fake transport names every TCP connection 99). Default udp. */
+  readonly hopTransport?: 'udp' | 'tcp';
 }
 
 /** One peer of the B2BUA: the caller or a next hop. */
@@ -154,7 +163,7 @@ export function createB2buaHarness(opts: B2buaHarnessOptions = {}): B2buaHarness
   const hooks: HookChains =
     opts.hooks ??
     (opts.verifier === undefined ? {} : { terminating: [new VerificationHook({ verifier: opts.verifier })] });
-  const b2bua = createB2bua({ trunk, transactions, hooks, clock });
+  const b2bua = createB2bua({ trunk, transactions, hooks, clock, opts });
   transactions.setUser(b2bua);
   return {
     clock,
@@ -198,6 +207,7 @@ function createB2bua(p: {
   transactions: TransactionLayer;
   hooks: HookChains;
   clock: FakeClock;
+  opts: B2buaHarnessOptions;
 }): B2bua {
   return new B2bua({
     router: new Router([p.trunk]),
@@ -211,15 +221,18 @@ function createB2bua(p: {
     maxCalls: 100,
     ackTimeoutMs: 64 * T1,
     clock: p.clock,
+    ...(p.opts.sessionTimers !== undefined ? { sessionTimers: p.opts.sessionTimers } : {}),
+    maxCallDurationMs: p.opts.maxCallDurationMs ?? 0,
   });
 }
 
 function trunkOf(opts: B2buaHarnessOptions, hops: readonly Endpoint[]): TrunkRuntime {
+  const protocol = opts.hopTransport ?? 'udp';
   const nextHops: NextHop[] = hops.map((ep) => ({
     address: ep.address,
     port: ep.port,
-    protocol: 'udp',
-    target: { protocol: 'udp', remote: ep },
+    protocol,
+    target: { protocol, remote: ep },
   }));
   return {
     name: 'peer',
@@ -228,7 +241,7 @@ function trunkOf(opts: B2buaHarnessOptions, hops: readonly Endpoint[]): TrunkRun
       name: 'route',
       hops: nextHops,
       failoverOn: new Set(opts.failoverOn ?? []),
-      inviteTimeoutMs: undefined,
+      inviteTimeoutMs: opts.inviteTimeoutMs,
     },
     countryCode: '1',
     headerRules: PASS_ALL,

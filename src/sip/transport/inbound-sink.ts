@@ -1,6 +1,6 @@
 import { SipParseError } from '../message/errors.js';
 import type { SipMessage } from '../message/message.js';
-import { publish } from './transport-events.js';
+import { type ConnectionCloseReason, publish } from './transport-events.js';
 import type { Flow } from './types.js';
 
 /** Where the UDP and TCP transports hand what they read; the TransportLayer implements it. */
@@ -8,6 +8,8 @@ export interface InboundSink {
   /** `raw` is the datagram or stream frame the message was parsed from (for error reports only). */
   message(message: SipMessage, flow: Flow, receivedAt: bigint, raw: Buffer): void;
   parseError(error: SipParseError, flow: Flow, raw: Buffer): void;
+  /** A TCP connection closed (`reason`: the peer, an error, or our own choice): its id is gone for good. */
+  connectionClosed(connectionId: number, reason: ConnectionCloseReason): void;
 }
 
 /**

@@ -7,7 +7,12 @@ export {
   type TransportEventMap,
   type TransportEventName,
 } from './transport-events.js';
-export { DEFAULT_TRANSPORT_LIMITS, TransportLayer, type Unsubscribe } from './transport-layer.js';
+export {
+  type ConnectionClosed,
+  DEFAULT_TRANSPORT_LIMITS,
+  TransportLayer,
+  type Unsubscribe,
+} from './transport-layer.js';
 export {
   type Endpoint,
   type Flow,

@@ -246,6 +246,7 @@ export class TcpTransport {
       remote: conn.remote,
       reason: conn.closeReason ?? 'peer',
     });
+    this.#sink.connectionClosed(conn.id, conn.closeReason ?? 'peer');
   }
 
   #destroy(conn: TcpConnection, reason: ConnectionCloseReason): void {

@@ -7,7 +7,13 @@ import { tallyRequest, tallyResponse, tallySent } from '../message-tally.js';
 import type { InboundSink } from './inbound-sink.js';
 import { responseTarget, type SendTarget } from './response-target.js';
 import { TcpTransport } from './tcp-transport.js';
-import { describeMessage, publish, traceChannel, wants } from './transport-events.js';
+import {
+  type ConnectionCloseReason,
+  describeMessage,
+  publish,
+  traceChannel,
+  wants,
+} from './transport-events.js';
 import {
   type DatagramSteer,
   type Endpoint,
@@ -36,6 +42,12 @@ export const DEFAULT_TRANSPORT_LIMITS: TransportLimits = Object.freeze({
 
 export type Unsubscribe = () => void;
 
+/** A TCP connection that closed, and why (`peer` and `error`: it went away; the others were our choice). */
+export interface ConnectionClosed {
+  readonly connectionId: number;
+  readonly reason: ConnectionCloseReason;
+}
+
 /**
  * The SIP transport layer (RFC 3261 §18): UDP and TCP behind one interface. Inbound requests get their top
  * Via stamped with `received`/`rport` (§18.2.1, RFC 3581 §4) before they are handed up; responses are routed
@@ -47,6 +59,7 @@ export class TransportLayer {
   readonly #tcp: TcpTransport;
   readonly #onMessage: ((m: InboundMessage) => void)[] = [];
   readonly #onParseError: ((e: InboundParseError) => void)[] = [];
+  readonly #onConnectionClosed: ((closed: ConnectionClosed) => void)[] = [];
   #closing: Promise<void> | undefined;
 
   /**
@@ -68,6 +81,11 @@ export class TransportLayer {
     const sink: InboundSink = {
       message: (message, flow, receivedAt, raw) => this.#inbound(message, flow, receivedAt, raw),
       parseError: (error, flow, raw) => this.#parseError(error, flow, raw),
+      connectionClosed: (connectionId, reason) => {
+        if (this.#onConnectionClosed.length === 0) return;
+        const closed: ConnectionClosed = { connectionId, reason };
+        for (const cb of this.#onConnectionClosed) guard(cb, closed);
+      },
     };
     this.#udp = new UdpTransport(messageLimits, sink, { ...opts, ownPort: opts.ownUdpPort });
     this.#tcp = new TcpTransport(this.limits, messageLimits, sink, opts);
@@ -98,6 +116,14 @@ export class TransportLayer {
   /** Subscribe to messages that could not be parsed (or framed). Returns an unsubscribe function. */
   onParseError(cb: (e: InboundParseError) => void): Unsubscribe {
     return subscribe(this.#onParseError, cb);
+  }
+
+  /**
+   * Subscribe to TCP connections closing (peer, error, idle timeout or ours): the B2BUA ends the calls whose
+   * leg it carried (src/b2bua/call-reaper.ts). Returns an unsubscribe function.
+   */
+  onConnectionClosed(cb: (closed: ConnectionClosed) => void): Unsubscribe {
+    return subscribe(this.#onConnectionClosed, cb);
   }
 
   /** Where a response goes (RFC 3261 §18.2.2, RFC 3581 §4). See `responseTarget` in response-target.ts. */

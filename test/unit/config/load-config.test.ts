@@ -60,7 +60,7 @@ describe('embedded default', () => {
     expect(c.stir.signing).toBeUndefined(); // dev PKI
     expect(c.stir.devPki).toEqual({ x5uListen: { address: '127.0.0.1', port: 8081 }, spc: '1234' });
     expect(c.sip).toEqual({
-      timers: { t1Ms: 500, t2Ms: 4000, t4Ms: 5000 },
+      timers: { t1Ms: 500, t2Ms: 4000, t4Ms: 5000, timerCS: 185 },
       limits: {
         maxMessageBytes: 65536,
         maxHeaders: 256,
@@ -74,6 +74,8 @@ describe('embedded default', () => {
       maxForwards: 70,
       userAgent: 'Stirgate/9.8.7',
       callLimits: { maxCalls: 100000 },
+      sessionTimers: { enabled: true, sessionExpiresS: 1800, minSeS: 90 },
+      maxCallDurationS: 14400,
     });
     expect(c.stir.verification).toEqual({
       maxAgeS: 60,
