@@ -9,7 +9,7 @@ import type { SipRequest, SipResponse } from '../../src/sip/message/message.js';
 import { parseMessage } from '../../src/sip/message/parse.js';
 import { TransportError } from '../../src/sip/transport/types.js';
 import { type B2buaHarness, CALLER, createB2buaHarness, LOCAL, Peer, T1 } from '../support/b2bua-harness.js';
-import { ackOf, callerInvite, inDialogRequest, responseTo } from '../support/peer-messages.js';
+import { ackOf, callerInvite, cancelOf, inDialogRequest, responseTo } from '../support/peer-messages.js';
 
 interface Row {
   readonly answer: string;
@@ -175,6 +175,28 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     expect(h.stats().calls).toBe(100);
     const full = await answer(invite());
     expect([full.status, full.get('retry-after')]).toEqual([503, '5']);
+  },
+  '422 + Min-SE': async () => {
+    // RFC 4028 §8.1: a caller that supports timers and asks for less than our Min-SE is told our minimum.
+    h = createB2buaHarness({ sessionTimers: { enabled: true, sessionExpiresS: 1800, minSeS: 90 } });
+    const r = await answer(invite(undefined, ['Supported: timer', 'Session-Expires: 30']));
+    expect([r.status, r.get('min-se')]).toEqual([422, '90']);
+    expect(h.hops[0]!.received()).toHaveLength(0);
+  },
+  '487': async () => {
+    // RFC 3261 §9.2: the CANCEL gets 200, the INVITE it cancels 487, and the B-leg is CANCELled.
+    h = createB2buaHarness();
+    const text = invite();
+    const inv = parseMessage(Buffer.from(text, 'latin1')) as SipRequest;
+    h.caller.send(text);
+    await h.advance(0);
+    const hop = h.hops[0]!;
+    hop.send(responseTo(hop.request('INVITE'), 180, { toTag: 'callee', contact: hop.endpoint }));
+    await h.advance(0);
+    const r = await answer(cancelOf(inv));
+    expect(r.status).toBe(487);
+    expect(h.caller.response(200, 'CANCEL')).toBeDefined();
+    expect(hop.trace()).toEqual(['INVITE', 'CANCEL']);
   },
   '408': async () => {
     h = createB2buaHarness();
