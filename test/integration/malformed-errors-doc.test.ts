@@ -160,7 +160,9 @@ describe('docs/errors.md: SIP messages we refuse', () => {
     it(`${code}: ${answer} over UDP`, async () => {
       expect(await overUdp(c!.make)).toBe(answer);
     });
-    it.skipIf(c?.udpOnly !== undefined)(`${code}: ${answer} over TCP`, async () => {
+    // A stream has no such case (the reason is in `udpOnly`): no TCP test for it, rather than a skipped one.
+    if (c?.udpOnly !== undefined) continue;
+    it(`${code}: ${answer} over TCP`, async () => {
       const got = await overTcp(c!.make);
       expect(got.answer).toBe(answer);
       // A framing error closes the connection after the answer; a framed message leaves it open.
