@@ -4,11 +4,13 @@ import type { ServerTransaction, TransactionLayer, TransactionUser } from '../si
 import { type Clock, realClock } from '../sip/transaction/timers.js';
 import type { Endpoint, Flow, TransportProtocol } from '../sip/transport/types.js';
 import { defaultNewCallId } from './b-leg-invite.js';
+import { isSettingUp } from './call-lifecycle.js';
 import { CallRegistry } from './call-registry.js';
 import { type CallRouting, CallSetup } from './call-setup.js';
 import { CallTeardown } from './call-teardown.js';
 import { InDialogRelay } from './in-dialog-relay.js';
 import type { HookChains } from './invite-hooks.js';
+import type { InviteShedder } from './invite-shedder.js';
 import { LocalContact } from './local-contact.js';
 import { ACCEPT_HEADER, ALLOW_HEADER, validateRequest } from './request-validation.js';
 import { respond } from './respond.js';
@@ -39,6 +41,8 @@ export interface B2buaOptions {
   readonly clock?: Clock;
   /** The keys of this element's traceback records; the element's traceback writer takes only those. */
   readonly recordKeys?: RecordKeys;
+  /** Overload control: asked first about every new INVITE (src/app/overload-detector.ts). */
+  readonly shedder?: InviteShedder;
 }
 
 /**
@@ -53,8 +57,12 @@ export class B2bua implements TransactionUser {
   readonly #setup: CallSetup;
   readonly #relay: InDialogRelay;
   readonly #teardown: CallTeardown;
+  readonly #shedder: InviteShedder | undefined;
+  /** Set by `startDrain`: the Retry-After of every new INVITE and OPTIONS from then on. */
+  #drainRetryAfter: string | undefined;
 
   constructor(o: B2buaOptions) {
+    this.#shedder = o.shedder;
     const registry = this.#registry;
     const recordKeys = o.recordKeys ?? new RecordKeys();
     const contact = new LocalContact(o.localEndpoint);
@@ -108,8 +116,22 @@ export class B2bua implements TransactionUser {
 
   onRequest(req: SipRequest, tx: ServerTransaction, flow: Flow): void {
     if (req.to.tag !== undefined) {
+      // In-dialog requests of admitted calls are never shed nor drained (RFC 6357 §4).
       this.#relay.request(req, tx);
       return;
+    }
+    if (this.#drainRetryAfter !== undefined && (req.method === 'INVITE' || req.method === 'OPTIONS')) {
+      // Draining (src/app/drain.ts): new calls go elsewhere, and OPTIONS tell a dispatcher in front so.
+      respond(tx, req, 503, undefined, [['Retry-After', this.#drainRetryAfter]]);
+      return;
+    }
+    if (req.method === 'INVITE' && this.#shedder !== undefined) {
+      // Overload: refused before validation, trunk match, dialog and hook chain (src/policy/overload.ts).
+      const retryAfter = this.#shedder.shed();
+      if (retryAfter !== undefined) {
+        respond(tx, req, 503, undefined, [['Retry-After', String(retryAfter)]]);
+        return;
+      }
     }
     const refusal = validateRequest(req, false);
     if (refusal !== undefined) {
@@ -144,6 +166,30 @@ export class B2bua implements TransactionUser {
 
   onStrayResponse(res: SipResponse, _flow: Flow | undefined): void {
     this.#setup.reAckStray(res);
+  }
+
+  /**
+   * Drain (src/app/drain.ts): from now on new INVITEs and OPTIONS get 503 with this Retry-After; calls being
+   * set up or established go on.
+   */
+  startDrain(retryAfterS: number): void {
+    this.#drainRetryAfter = String(retryAfterS);
+  }
+
+  /**
+   * The drain deadline: BYE both legs of every established call (RFC 3261 §15.1.1) and cancel the ones still
+   * being set up (487 to the caller, CANCEL to the next hop: RFC 3261 §9). Returns how many calls it ended.
+   */
+  hangUpAll(): number {
+    let n = 0;
+    for (const call of this.#registry.all()) {
+      if (isSettingUp(call.state) && call.aTx !== undefined) this.#setup.cancel(call.aTx);
+      else if (call.state === 'answered' || call.state === 'confirmed')
+        this.#teardown.hangUpBoth(call, 'shutdown');
+      else continue;
+      n++;
+    }
+    return n;
   }
 
   /** End every call (shutdown). */
