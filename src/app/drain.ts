@@ -73,6 +73,7 @@ export class Drain {
       'draining: new calls refused (503), established calls go on',
     );
     let hungUp = 0;
+    let secondSignal = false;
     const outcome = (end: DrainEnd): DrainOutcome => ({
       end,
       callsAtStart,
@@ -82,6 +83,7 @@ export class Drain {
     });
     const interrupted = new Promise<'now'>((resolve) => {
       this.#now = () => {
+        secondSignal = true;
         hungUp += t.hangUpAll();
         setTimeout(() => resolve('now'), NOW_FLUSH_MS);
       };
@@ -94,7 +96,7 @@ export class Drain {
       this.#log.info({ event: 'drain_deadline', calls: hungUp }, 'drain deadline: BYE on both legs');
       await Promise.race([untilIdle(t, BYE_WAIT_MS), interrupted]);
     }
-    const o = outcome(end);
+    const o = outcome(secondSignal ? 'now' : end);
     this.#log.info({ event: 'drain_done', ...o }, 'drained');
     return o;
   }
