@@ -2,7 +2,14 @@ import { type EventLoopUtilization, monitorEventLoopDelay, performance } from 'n
 import type { InviteShedder } from '../b2bua/invite-shedder.js';
 import type { OverloadConfig } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
-import { nextShedFraction, type OverloadLimits, retryAfterSeconds, shouldShed } from '../policy/overload.js';
+import {
+  CALM,
+  nextOverloadState,
+  type OverloadLimits,
+  type OverloadState,
+  retryAfterSeconds,
+  shouldShed,
+} from '../policy/overload.js';
 
 /** What /metrics reads at scrape time (src/metrics/overload-metrics.ts). */
 export interface OverloadFigures {
@@ -31,7 +38,7 @@ export class OverloadDetector implements InviteShedder {
   readonly #delay = monitorEventLoopDelay({ resolution: 10 });
   #elu: EventLoopUtilization = performance.eventLoopUtilization();
   #timer: NodeJS.Timeout | undefined;
-  #fraction = 0;
+  #state: OverloadState = CALM;
   #shed = 0;
   #lastElu = 0;
   #lastLagMs = 0;
@@ -63,7 +70,8 @@ export class OverloadDetector implements InviteShedder {
 
   /** RFC 3261 §21.5.4: the Retry-After (seconds) when this new INVITE is to be refused, else undefined. */
   shed(): number | undefined {
-    if (this.#fraction === 0 || !shouldShed(this.#fraction, Math.random())) return undefined;
+    const fraction = this.#state.fraction;
+    if (fraction === 0 || !shouldShed(fraction, Math.random())) return undefined;
     this.#shed++;
     return retryAfterSeconds(this.#c.retryAfterS, this.#c.retryAfterJitterS, Math.random());
   }
@@ -71,7 +79,7 @@ export class OverloadDetector implements InviteShedder {
   figures(): OverloadFigures {
     return {
       shed: this.#shed,
-      fraction: this.#fraction,
+      fraction: this.#state.fraction,
       elu: this.#lastElu,
       lagSeconds: this.#lastLagMs / 1000,
     };
@@ -86,15 +94,16 @@ export class OverloadDetector implements InviteShedder {
     this.#delay.reset();
     this.#lastElu = elu;
     this.#lastLagMs = lagMs;
-    const prev = this.#fraction;
-    this.#fraction = nextShedFraction(prev, { elu, lagMs }, this.#limits);
+    const prev = this.#state.fraction;
+    this.#state = nextOverloadState(this.#state, { elu, lagMs }, this.#limits);
+    const fraction = this.#state.fraction;
     // One line when shedding starts and one when it stops: never per INVITE.
-    if (prev === 0 && this.#fraction > 0)
+    if (prev === 0 && fraction > 0)
       this.#log.warn(
         { event: 'overload_shedding', elu, lagMs },
         'overloaded: refusing a share of new INVITEs (503)',
       );
-    else if (prev > 0 && this.#fraction === 0)
+    else if (prev > 0 && fraction === 0)
       this.#log.info({ event: 'overload_ended', shed: this.#shed }, 'no longer overloaded');
   }
 }

@@ -17,17 +17,21 @@
  * GAP(RFC 7339): no `oc` Via parameters: the throttle is not signalled to upstream elements that could
  * apply it before sending.
  *
- * Rule table for the next fraction, one sample every `sample_ms`, first matching row wins:
+ * Rule table for the next state, one sample every `sample_ms`; a sample is *hot* when utilisation >= elu_high
+ * or lateness >= lag_high, and `streak` counts hot samples in a row. First matching row wins:
  *
- * | # | sample                                            | next fraction                           |
- * |---|---------------------------------------------------|-----------------------------------------|
- * | 1 | control off                                       | 0                                       |
- * | 2 | utilisation >= elu_high or lateness >= lag_high   | prev + (1 - prev) * INCREASE, at most MAX |
- * | 3 | utilisation <= elu_low and lateness < lag_high    | prev - DECREASE, at least 0             |
- * | 4 | otherwise (between the marks)                     | prev                                    |
+ * | # | sample                                           | next fraction                             |
+ * |---|--------------------------------------------------|-------------------------------------------|
+ * | 1 | control off                                      | 0                                         |
+ * | 2 | hot, streak (this one included) >= HOT_SAMPLES   | prev + (1 - prev) * INCREASE, at most MAX |
+ * | 3 | hot, shorter streak                              | prev                                      |
+ * | 4 | utilisation <= elu_low and not late              | prev - DECREASE, at least 0               |
+ * | 5 | otherwise (between the marks)                    | prev                                      |
  *
- * Row 2 closes a share of the remaining gap (a fast rise: from 0 to 0.5 in ~3 samples), row 3 opens in small
+ * Row 2 closes a share of the remaining gap (a fast rise: from 0 to 0.5 in ~3 samples), row 4 opens in small
  * steps (a slow fall: ~20 samples from 1 to 0), so that the element does not oscillate around its maximum.
+ * Row 3 ignores a blip: one garbage-collection pause, a burst of JIT compilation at start, or the machine
+ * taking the CPU away for a moment is not overload, and refusing calls for it would fail callers for nothing.
  */
 
 export interface OverloadLimits {
@@ -48,20 +52,39 @@ export interface OverloadSample {
   readonly lagMs: number;
 }
 
-/** Share of the gap to MAX_FRACTION closed per overloaded sample (row 2). */
+/** The throttle between samples: the fraction refused now and the run of hot samples that led to it. */
+export interface OverloadState {
+  readonly fraction: number;
+  readonly streak: number;
+}
+
+export const CALM: OverloadState = { fraction: 0, streak: 0 };
+
+/** Hot samples in a row before the fraction grows (row 2): 3 samples of 100 ms by default. */
+export const HOT_SAMPLES = 3;
+/** Share of the gap to MAX_FRACTION closed per hot sample (row 2). */
 export const INCREASE = 0.2;
-/** Step by which the fraction falls per calm sample (row 3). */
+/** Step by which the fraction falls per calm sample (row 4). */
 export const DECREASE = 0.05;
 /** Never refuse every new call: a few still probe whether the element has recovered. */
 export const MAX_FRACTION = 0.98;
 
-/** The fraction of new INVITEs to refuse after `sample`, given the one in force before it (table above). */
-export function nextShedFraction(prev: number, sample: OverloadSample, limits: OverloadLimits): number {
-  if (!limits.enabled) return 0; // row 1
+/** The throttle after `sample`, given the one before it (table above). */
+export function nextOverloadState(
+  prev: OverloadState,
+  sample: OverloadSample,
+  limits: OverloadLimits,
+): OverloadState {
+  if (!limits.enabled) return CALM; // row 1
   const late = sample.lagMs >= limits.lagHighMs;
-  if (sample.elu >= limits.eluHigh || late) return Math.min(MAX_FRACTION, prev + (1 - prev) * INCREASE); // row 2
-  if (sample.elu <= limits.eluLow) return Math.max(0, prev - DECREASE); // row 3
-  return prev; // row 4
+  if (sample.elu >= limits.eluHigh || late) {
+    const streak = prev.streak + 1;
+    if (streak >= HOT_SAMPLES)
+      return { fraction: Math.min(MAX_FRACTION, prev.fraction + (1 - prev.fraction) * INCREASE), streak }; // row 2
+    return { fraction: prev.fraction, streak }; // row 3
+  }
+  if (sample.elu <= limits.eluLow) return { fraction: Math.max(0, prev.fraction - DECREASE), streak: 0 }; // row 4
+  return { fraction: prev.fraction, streak: 0 }; // row 5
 }
 
 /** Whether to refuse this new INVITE: `random` is uniform in [0, 1) (Math.random in the element). */

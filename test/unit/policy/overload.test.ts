@@ -1,53 +1,79 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CALM,
   DECREASE,
+  HOT_SAMPLES,
   INCREASE,
   MAX_FRACTION,
-  nextShedFraction,
+  nextOverloadState,
   type OverloadLimits,
+  type OverloadSample,
+  type OverloadState,
   retryAfterSeconds,
   shouldShed,
 } from '../../../src/policy/overload.js';
 
 const limits: OverloadLimits = { enabled: true, eluHigh: 0.9, eluLow: 0.75, lagHighMs: 100 };
+const HOT: OverloadSample = { elu: 0.99, lagMs: 0 };
 
-describe('nextShedFraction', () => {
+/** The fractions after each of `samples`, from `from`. */
+function run(from: OverloadState, samples: readonly OverloadSample[]): number[] {
+  let s = from;
+  return samples.map((x) => {
+    s = nextOverloadState(s, x, limits);
+    return s.fraction;
+  });
+}
+
+describe('nextOverloadState', () => {
   it('row 1: control off never sheds, however loaded', () => {
-    expect(nextShedFraction(0.5, { elu: 1, lagMs: 5_000 }, { ...limits, enabled: false })).toBe(0);
+    expect(
+      nextOverloadState(
+        { fraction: 0.5, streak: 9 },
+        { elu: 1, lagMs: 5_000 },
+        { ...limits, enabled: false },
+      ),
+    ).toEqual(CALM);
   });
 
-  it('row 2: a saturated loop raises the fraction quickly, never to 1', () => {
-    let f = 0;
-    const seen: number[] = [];
-    for (let i = 0; i < 100; i++) {
-      f = nextShedFraction(f, { elu: 0.99, lagMs: 0 }, limits);
-      seen.push(f);
-    }
-    expect(seen[0]).toBeCloseTo(INCREASE, 9);
-    expect(seen.findIndex((x) => x >= 0.5)).toBeLessThanOrEqual(3);
-    expect(f).toBeLessThanOrEqual(MAX_FRACTION);
-    expect(f).toBeGreaterThan(0.97);
+  it('rows 2-3: a saturated loop raises the fraction after HOT_SAMPLES in a row, quickly, never to 1', () => {
+    const seen = run(CALM, Array(100).fill(HOT));
+    expect(seen.slice(0, HOT_SAMPLES - 1)).toEqual(Array(HOT_SAMPLES - 1).fill(0));
+    expect(seen[HOT_SAMPLES - 1]).toBeCloseTo(INCREASE, 9);
+    expect(seen.findIndex((x) => x >= 0.5)).toBeLessThanOrEqual(HOT_SAMPLES + 2);
+    expect(seen.at(-1)).toBeLessThanOrEqual(MAX_FRACTION);
+    expect(seen.at(-1)).toBeGreaterThan(0.97);
   });
 
-  it('row 2: lateness alone counts as overload (a loop blocked by long tasks)', () => {
-    expect(nextShedFraction(0, { elu: 0.3, lagMs: 100 }, limits)).toBeGreaterThan(0);
-    expect(nextShedFraction(0, { elu: 0.3, lagMs: 99 }, limits)).toBe(0);
+  it('row 3: a blip (one hot sample between calm ones) refuses nothing', () => {
+    const calm = { elu: 0.2, lagMs: 1 };
+    expect(run(CALM, [HOT, calm, HOT, HOT, calm, HOT, calm])).toEqual([0, 0, 0, 0, 0, 0, 0]);
   });
 
-  it('row 3: a calm loop lowers the fraction by small steps to 0', () => {
-    expect(nextShedFraction(0.5, { elu: 0.75, lagMs: 0 }, limits)).toBeCloseTo(0.5 - DECREASE, 9);
-    let f = MAX_FRACTION;
+  it('row 2: lateness alone counts as hot (a loop blocked by long tasks)', () => {
+    expect(run(CALM, Array(HOT_SAMPLES).fill({ elu: 0.3, lagMs: 100 })).at(-1)).toBeGreaterThan(0);
+    expect(run(CALM, Array(HOT_SAMPLES).fill({ elu: 0.3, lagMs: 99 })).at(-1)).toBe(0);
+  });
+
+  it('row 4: a calm loop lowers the fraction by small steps to 0, and resets the streak', () => {
+    expect(nextOverloadState({ fraction: 0.5, streak: 7 }, { elu: 0.75, lagMs: 0 }, limits)).toEqual({
+      fraction: 0.5 - DECREASE,
+      streak: 0,
+    });
+    let s: OverloadState = { fraction: MAX_FRACTION, streak: 0 };
     let samples = 0;
-    while (f > 0) {
-      f = nextShedFraction(f, { elu: 0.2, lagMs: 1 }, limits);
+    while (s.fraction > 0) {
+      s = nextOverloadState(s, { elu: 0.2, lagMs: 1 }, limits);
       samples++;
     }
     expect(samples).toBe(Math.ceil(MAX_FRACTION / DECREASE));
   });
 
-  it('row 4: between the marks the fraction holds', () => {
-    expect(nextShedFraction(0.3, { elu: 0.8, lagMs: 10 }, limits)).toBe(0.3);
-    expect(nextShedFraction(0, { elu: 0.89, lagMs: 10 }, limits)).toBe(0);
+  it('row 5: between the marks the fraction holds and the streak resets', () => {
+    expect(nextOverloadState({ fraction: 0.3, streak: 2 }, { elu: 0.8, lagMs: 10 }, limits)).toEqual({
+      fraction: 0.3,
+      streak: 0,
+    });
   });
 });
 
