@@ -125,14 +125,6 @@ export class B2bua implements TransactionUser {
       respond(tx, req, 503, undefined, [['Retry-After', this.#drainRetryAfter]]);
       return;
     }
-    if (req.method === 'INVITE' && this.#shedder !== undefined) {
-      // Overload: refused before validation, trunk match, dialog and hook chain (src/policy/overload.ts).
-      const retryAfter = this.#shedder.shed();
-      if (retryAfter !== undefined) {
-        respond(tx, req, 503, undefined, [['Retry-After', String(retryAfter)]]);
-        return;
-      }
-    }
     const refusal = validateRequest(req, false);
     if (refusal !== undefined) {
       respond(tx, req, refusal.status, undefined, refusal.headers);
@@ -154,6 +146,16 @@ export class B2bua implements TransactionUser {
         // BYE/UPDATE/INFO/PRACK outside a dialog (RFC 3261 §12.2.2 / §15).
         respond(tx, req, 481);
     }
+  }
+
+  /**
+   * Overload (src/policy/overload.ts): asked by the transaction layer before it makes a transaction for a new
+   * INVITE, so a shed call costs no transaction, validation, trunk match, dialog or hook chain (RFC 6357 §3);
+   * the layer answers 503 statelessly. While draining, the stateful 503 of onRequest answers instead.
+   */
+  shedInvite(_req: SipRequest, _flow: Flow): number | undefined {
+    if (this.#drainRetryAfter !== undefined) return undefined;
+    return this.#shedder?.shed();
   }
 
   onAck(ack: SipRequest, _flow: Flow): void {

@@ -831,12 +831,12 @@ const overload = object<OverloadConfig>(
     ),
     eluHighPercent: defaulted(
       integer({ min: 1, max: 100 }),
-      90,
+      95,
       'Event-loop utilisation (percent of a sample period busy) from which the refused share grows.',
     ),
     eluLowPercent: defaulted(
       integer({ min: 0, max: 99 }),
-      75,
+      85,
       'Utilisation under which the refused share shrinks again.',
     ),
     lagHighMs: defaulted(

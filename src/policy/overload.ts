@@ -9,8 +9,8 @@
  * - it refuses a fraction of the new INVITEs (a loss-based throttle, RFC 6357 §5.1, the "loss" algorithm
  *   of RFC 7339 §5 applied locally), grown while the event loop is saturated and shrunk once it is not,
  *   so that it keeps completing the calls it can at its maximum rate instead of none;
- * - each refusal is cheap: no trunk match, no dialog, no hook chain (RFC 6357 §3: work spent on a request
- *   that is then refused is what makes goodput collapse);
+ * - each refusal is cheap: a stateless 503 (RFC 3261 §8.2.7) before any transaction, trunk match, dialog or
+ *   hook chain (RFC 6357 §3: work spent on a request that is then refused is what makes goodput collapse);
  * - each 503 names a Retry-After drawn uniformly from [retry_after_s, retry_after_s + jitter], so the
  *   callers that honour it come back spread out, not as one wave (RFC 3261 §21.5.4);
  * - requests inside a dialog and responses are never refused: admitted calls finish (RFC 6357 §4).

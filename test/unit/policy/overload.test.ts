@@ -13,7 +13,7 @@ import {
   shouldShed,
 } from '../../../src/policy/overload.js';
 
-const limits: OverloadLimits = { enabled: true, eluHigh: 0.9, eluLow: 0.75, lagHighMs: 100 };
+const limits: OverloadLimits = { enabled: true, eluHigh: 0.95, eluLow: 0.85, lagHighMs: 100 };
 const HOT: OverloadSample = { elu: 0.99, lagMs: 0 };
 
 /** The fractions after each of `samples`, from `from`. */
@@ -56,7 +56,7 @@ describe('nextOverloadState', () => {
   });
 
   it('row 4: a calm loop lowers the fraction by small steps to 0, and resets the streak', () => {
-    expect(nextOverloadState({ fraction: 0.5, streak: 7 }, { elu: 0.75, lagMs: 0 }, limits)).toEqual({
+    expect(nextOverloadState({ fraction: 0.5, streak: 7 }, { elu: 0.85, lagMs: 0 }, limits)).toEqual({
       fraction: 0.5 - DECREASE,
       streak: 0,
     });
@@ -70,7 +70,7 @@ describe('nextOverloadState', () => {
   });
 
   it('row 5: between the marks the fraction holds and the streak resets', () => {
-    expect(nextOverloadState({ fraction: 0.3, streak: 2 }, { elu: 0.8, lagMs: 10 }, limits)).toEqual({
+    expect(nextOverloadState({ fraction: 0.3, streak: 2 }, { elu: 0.9, lagMs: 10 }, limits)).toEqual({
       fraction: 0.3,
       streak: 0,
     });
