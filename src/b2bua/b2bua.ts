@@ -41,7 +41,7 @@ export interface B2buaOptions {
   readonly clock?: Clock;
   /** The keys of this element's traceback records; the element's traceback writer takes only those. */
   readonly recordKeys?: RecordKeys;
-  /** Overload control: asked first about every new INVITE (src/app/overload-detector.ts). */
+  /** Overload control (src/app/overload-detector.ts): asked through `shedInvite`, before a transaction exists. */
   readonly shedder?: InviteShedder;
 }
 
