@@ -4,8 +4,10 @@ import { buildCallRouting, type HookChainsBuilder } from './app/call-routing.js'
 import { Closers } from './app/closers.js';
 import { customerSources, startControlPlane } from './app/control-service.js';
 import { loadDnoFile } from './app/dno-file.js';
+import { Drain, type DrainOutcome } from './app/drain.js';
 import { buildHookChains } from './app/hook-chains.js';
 import { startMetricsService } from './app/metrics-service.js';
+import { OverloadDetector, type OverloadFigures } from './app/overload-detector.js';
 import { type ConfigSource, Reloader, type ReloadOutcome } from './app/reload.js';
 import { startSigning } from './app/signing-service.js';
 import { createSipStack, listenSip, localEndpoints } from './app/sip-stack.js';
@@ -31,6 +33,7 @@ import type { CertCache } from './stir/certs/cert-cache.js';
 import type { ReplayStore } from './stir/replay-store.js';
 import type { TracebackStore } from './traceback/store.js';
 
+export type { DrainOutcome } from './app/drain.js';
 export type { ConfigSource, ReloadOutcome, ReloadProblem } from './app/reload.js';
 export { StartupError, type StartupErrorCode } from './app/startup-error.js';
 export { prepareState } from './app/state.js';
@@ -91,7 +94,15 @@ export interface Stirgate {
     serverTransactions: number;
     tcpConnections: number;
     certCacheEntries?: number;
+    overload: OverloadFigures;
   };
+  /**
+   * SIGTERM (src/app/drain.ts): new INVITEs and OPTIONS get 503, calls go on until they end or
+   * `drain_timeout_s`, then both legs get a BYE. Resolves when done; `close()` follows.
+   */
+  drain(): Promise<DrainOutcome>;
+  /** A second SIGTERM: BYE every call now and let `drain()` resolve without waiting for answers. */
+  drainNow(): void;
   close(): Promise<void>;
 }
 
@@ -149,6 +160,9 @@ export async function startStirgate(
       });
     };
     const workers = worker?.workers ?? 1;
+    // Overload control: measured per event loop, so each cluster worker sheds for itself.
+    const overload = new OverloadDetector(config.overload, logger);
+    closers.add(() => overload.stop());
     const b2bua = new B2bua({
       ...(await buildCallRouting(config, hookChains, workers)),
       transactions,
@@ -161,6 +175,7 @@ export async function startStirgate(
       maxCallDurationMs: config.sip.maxCallDurationS * 1000,
       ...(worker !== undefined ? { newCallId: worker.newCallId } : {}),
       recordKeys,
+      shedder: overload,
     });
     transactions.setUser(b2bua);
     // A lost TCP connection ends the calls it carried (src/b2bua/call-reaper.ts).
@@ -188,7 +203,15 @@ export async function startStirgate(
       logger,
     });
 
-    const stats = elementStats(b2bua, transactions, transport, verification?.certCache);
+    const stats = elementStats(b2bua, transactions, transport, verification?.certCache, overload);
+    const drain = new Drain(
+      {
+        startDrain: (s) => b2bua.startDrain(s),
+        hangUpAll: () => b2bua.hangUpAll(),
+        calls: () => b2bua.stats().calls,
+      },
+      logger,
+    );
     const metricsUrl = await startMetricsService(config, stats, closers, logger, worker, traceback?.metrics);
     // The admin API: the traceback store and the controls; in cluster mode the primary runs it.
     const adminUrl =
@@ -215,6 +238,7 @@ export async function startStirgate(
           )
         : undefined;
     const endpoints = await listenSip(transport, config);
+    overload.start();
     const x5u = signing?.x5u;
     logger.info(
       { endpoints: endpoints.map((e) => `${e.protocol}:${e.local.address}:${e.local.port}`), x5u },
@@ -233,6 +257,9 @@ export async function startStirgate(
       admission,
       control,
       stats,
+      drain: () =>
+        drain.run(liveConfig.current.drainTimeoutS * 1000, liveConfig.current.overload.retryAfterS),
+      drainNow: () => drain.now(),
       close: () => closers.closeAll(),
     };
   } catch (err) {
@@ -259,6 +286,7 @@ function elementStats(
   transactions: { stats(): { client: number; server: number } },
   transport: TransportLayer,
   certCache: CertCache | undefined,
+  overload: OverloadDetector,
 ): Stirgate['stats'] {
   return () => {
     const b = b2bua.stats();
@@ -270,6 +298,7 @@ function elementStats(
       serverTransactions: t.server,
       tcpConnections: transport.stats().tcpConnections,
       ...(certCache !== undefined ? { certCacheEntries: certCache.size } : {}),
+      overload: overload.figures(),
     };
   };
 }

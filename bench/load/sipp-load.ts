@@ -34,6 +34,8 @@ export interface UacOptions {
   readonly service: string;
   /** Injection file (-inf), e.g. Identity headers. */
   readonly injectFile?: string;
+  /** -default_behaviors; default `all,-abortunexp` (below). */
+  readonly defaultBehaviors?: string;
 }
 
 export interface UacResult {
@@ -142,7 +144,7 @@ export function startUac(o: UacOptions): UacRun {
     // A 1xx arriving after the 200 (reordered by a multi-process proxy) is logged, not a failed call. A
     // wrong final response still fails the step: that call never completes and counts as unfinished.
     '-default_behaviors',
-    'all,-abortunexp',
+    o.defaultBehaviors ?? 'all,-abortunexp',
     '-trace_stat',
     '-stf',
     stats,

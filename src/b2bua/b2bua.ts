@@ -5,12 +5,14 @@ import { type Clock, realClock } from '../sip/transaction/timers.js';
 import type { ConnectionClosed } from '../sip/transport/index.js';
 import type { Endpoint, Flow, TransportProtocol } from '../sip/transport/types.js';
 import { defaultNewCallId } from './b-leg-invite.js';
+import { isSettingUp } from './call-lifecycle.js';
 import { CallReaper } from './call-reaper.js';
 import { CallRegistry } from './call-registry.js';
 import { type CallRouting, CallSetup } from './call-setup.js';
 import { CallTeardown } from './call-teardown.js';
 import { InDialogRelay } from './in-dialog-relay.js';
 import type { HookChains } from './invite-hooks.js';
+import type { InviteShedder } from './invite-shedder.js';
 import { LocalContact } from './local-contact.js';
 import { ACCEPT_HEADER, ALLOW_HEADER, validateRequest } from './request-validation.js';
 import { respond } from './respond.js';
@@ -46,6 +48,8 @@ export interface B2buaOptions {
   readonly clock?: Clock;
   /** The keys of this element's traceback records; the element's traceback writer takes only those. */
   readonly recordKeys?: RecordKeys;
+  /** Overload control (src/app/overload-detector.ts): asked through `shedInvite`, before a transaction exists. */
+  readonly shedder?: InviteShedder;
 }
 
 /**
@@ -61,8 +65,12 @@ export class B2bua implements TransactionUser {
   readonly #relay: InDialogRelay;
   readonly #teardown: CallTeardown;
   readonly #reaper: CallReaper;
+  readonly #shedder: InviteShedder | undefined;
+  /** Set by `startDrain`: the Retry-After of every new INVITE and OPTIONS from then on. */
+  #drainRetryAfter: string | undefined;
 
   constructor(o: B2buaOptions) {
+    this.#shedder = o.shedder;
     const registry = this.#registry;
     const recordKeys = o.recordKeys ?? new RecordKeys();
     const contact = new LocalContact(o.localEndpoint);
@@ -128,7 +136,13 @@ export class B2bua implements TransactionUser {
 
   onRequest(req: SipRequest, tx: ServerTransaction, flow: Flow): void {
     if (req.to.tag !== undefined) {
+      // In-dialog requests of admitted calls are never shed nor drained (RFC 6357 §4).
       this.#relay.request(req, tx);
+      return;
+    }
+    if (this.#drainRetryAfter !== undefined && (req.method === 'INVITE' || req.method === 'OPTIONS')) {
+      // Draining (src/app/drain.ts): new calls go elsewhere, and OPTIONS tell a dispatcher in front so.
+      respond(tx, req, 503, undefined, [['Retry-After', this.#drainRetryAfter]]);
       return;
     }
     const refusal = validateRequest(req, false);
@@ -154,6 +168,16 @@ export class B2bua implements TransactionUser {
     }
   }
 
+  /**
+   * Overload (src/policy/overload.ts): asked by the transaction layer before it makes a transaction for a new
+   * INVITE, so a shed call costs no transaction, validation, trunk match, dialog or hook chain (RFC 6357 §3);
+   * the layer answers 503 statelessly. While draining, the stateful 503 of onRequest answers instead.
+   */
+  shedInvite(_req: SipRequest, _flow: Flow): number | undefined {
+    if (this.#drainRetryAfter !== undefined) return undefined;
+    return this.#shedder?.shed();
+  }
+
   onAck(ack: SipRequest, _flow: Flow): void {
     this.#relay.ack(ack);
   }
@@ -169,6 +193,30 @@ export class B2bua implements TransactionUser {
 
   onStrayResponse(res: SipResponse, _flow: Flow | undefined): void {
     this.#setup.reAckStray(res);
+  }
+
+  /**
+   * Drain (src/app/drain.ts): from now on new INVITEs and OPTIONS get 503 with this Retry-After; calls being
+   * set up or established go on.
+   */
+  startDrain(retryAfterS: number): void {
+    this.#drainRetryAfter = String(retryAfterS);
+  }
+
+  /**
+   * The drain deadline: BYE both legs of every established call (RFC 3261 §15.1.1) and cancel the ones still
+   * being set up (487 to the caller, CANCEL to the next hop: RFC 3261 §9). Returns how many calls it ended.
+   */
+  hangUpAll(): number {
+    let n = 0;
+    for (const call of this.#registry.all()) {
+      if (isSettingUp(call.state) && call.aTx !== undefined) this.#setup.cancel(call.aTx);
+      else if (call.state === 'answered' || call.state === 'confirmed')
+        this.#teardown.hangUpBoth(call, 'shutdown');
+      else continue;
+      n++;
+    }
+    return n;
   }
 
   /** End every call (shutdown). */

@@ -1,6 +1,6 @@
 /**
  * Composition root and command line: config -> logger -> STIR material -> sip stack -> b2bua -> listen;
- * SIGINT/SIGTERM close it, SIGHUP reloads the configuration file (src/app/reload.ts). `stirgate` alone runs the embedded default configuration. Loaded by the entry
+ * SIGTERM drains it (src/app/drain.ts), a second SIGTERM or SIGINT ends it at once, SIGHUP reloads the configuration file (src/app/reload.ts). `stirgate` alone runs the embedded default configuration. Loaded by the entry
  * (src/main.ts) once it has checked the Node.js version.
  */
 import cluster from 'node:cluster';
@@ -128,16 +128,23 @@ async function run(file: string | undefined): Promise<number> {
   });
   onHangUp(logger, () => app.reload());
   await new Promise<void>((resolve) => {
-    let stopping = false;
+    // SIGTERM drains (src/app/drain.ts); a second SIGTERM, or SIGINT, ends at once (BYEs sent, not awaited).
+    let signals = 0;
     const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'stopping');
-      app.close().then(resolve, resolve);
-      stopLogEvents();
+      signals++;
+      logger.info({ signal }, signals === 1 && signal === 'SIGTERM' ? 'draining' : 'stopping');
+      if (signals === 1) {
+        app
+          .drain()
+          .then(() => app.close())
+          .then(resolve, resolve)
+          .finally(stopLogEvents);
+        if (signal === 'SIGTERM') return;
+      }
+      app.drainNow();
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
   return 0;
 }
@@ -177,11 +184,15 @@ async function runCluster(config: Config, logger: Logger, source: ConfigSource):
   const handle = await runPrimary(config, logger, source).catch(startupFailed(logger));
   if (handle === undefined) return 1;
   onHangUp(logger, () => handle.reload());
+  // As in one process: SIGTERM drains every worker, a second SIGTERM or SIGINT ends them at once.
+  let signals = 0;
   const stop = (signal: string) => {
-    logger.info({ signal }, 'stopping');
-    handle.stop();
+    signals++;
+    logger.info({ signal }, signals === 1 && signal === 'SIGTERM' ? 'draining' : 'stopping');
+    if (signals === 1 && signal === 'SIGTERM') handle.stop();
+    else handle.stopNow();
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   return handle.done;
 }

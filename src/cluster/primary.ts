@@ -6,6 +6,7 @@ import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { startAdminService } from '../app/admin-service.js';
 import { Closers } from '../app/closers.js';
 import { customerSources, startControlPlane } from '../app/control-service.js';
+import { BYE_WAIT_MS } from '../app/drain.js';
 import { type ConfigSource, logReloadOutcome, Reloader, type ReloadOutcome } from '../app/reload.js';
 import { rolesOf } from '../app/state.js';
 import { startTracebackStore } from '../app/traceback-service.js';
@@ -71,7 +72,10 @@ export interface ClusterHandle {
   readonly admission: LocalAdmissionCounters;
   /** Per worker slot, the controls version its call path reads (-1 while it starts). */
   workerControlsVersions(): number[];
+  /** SIGTERM: every worker drains (src/app/drain.ts), then all exit. */
   stop(): void;
+  /** A second SIGTERM: every worker BYEs its calls and exits at once. */
+  stopNow(): void;
 }
 
 /**
@@ -392,23 +396,30 @@ export async function runPrimary(
       () => settle(exitCode),
     );
   };
-  const stopAll = (code: number): void => {
-    if (stopping) return;
+  const killAfter = (ms: number): void => {
+    if (killTimer !== undefined) clearTimeout(killTimer);
+    killTimer = setTimeout(() => {
+      for (const s of slots) s.worker?.process.kill('SIGKILL');
+    }, ms);
+    killTimer.unref();
+  };
+  /** The first call drains every worker (src/app/drain.ts); a later one (`now`) ends them at once. */
+  const stopAll = (code: number, now = false): void => {
+    if (stopping && !now) return;
+    const again = stopping;
     stopping = true;
-    exitCode = code;
+    if (!again) exitCode = code;
     for (const s of slots) {
       if (s.restartTimer !== undefined) clearTimeout(s.restartTimer);
-      if (s.worker?.isConnected() === true) s.worker.send({ t: 'sg:stop' } satisfies PrimaryToWorker);
+      if (s.worker?.isConnected() === true) s.worker.send({ t: 'sg:stop', now } satisfies PrimaryToWorker);
       else s.worker?.kill('SIGTERM');
     }
     if (slots.every((s) => s.worker === undefined)) {
-      finish();
+      if (!again) finish();
       return;
     }
-    killTimer = setTimeout(() => {
-      for (const s of slots) s.worker?.process.kill('SIGKILL');
-    }, STOP_GRACE_MS);
-    killTimer.unref();
+    // A draining worker may take drain_timeout_s, then BYE_WAIT_MS for its BYEs' answers.
+    killAfter(now ? STOP_GRACE_MS : liveConfig.current.drainTimeoutS * 1000 + BYE_WAIT_MS + STOP_GRACE_MS);
   };
 
   for (const s of slots) fork(s);
@@ -423,5 +434,6 @@ export async function runPrimary(
     admission: admission.counters,
     workerControlsVersions: () => slots.map((s) => s.controlsVersion),
     stop: () => stopAll(0),
+    stopNow: () => stopAll(0, true),
   };
 }

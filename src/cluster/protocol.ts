@@ -69,7 +69,8 @@ export type PrimaryToWorker =
   | { readonly t: 'sg:metrics'; readonly id: number }
   | { readonly t: 'sg:controls'; readonly controls: Controls }
   | { readonly t: 'sg:lease'; readonly id: number; readonly result: LeaseResult }
-  | { readonly t: 'sg:stop' }
+  /** Drain, then exit (src/app/drain.ts); `now`: a second SIGTERM, BYE every call and exit at once. */
+  | { readonly t: 'sg:stop'; readonly now?: boolean }
   /**
    * Apply this configuration, which the primary has read, validated and filled with origids (JSON: keys
    * whose value was `undefined` arrive absent, which the configuration reads the same way).

@@ -75,6 +75,22 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
         () => resolveDone(code),
       );
     };
+    // SIGTERM semantics in a worker (src/app/drain.ts): the first drains, the next ends at once.
+    let draining = false;
+    const drainThenStop = (): void => {
+      if (stopping) return;
+      if (draining) {
+        app?.drainNow();
+        return;
+      }
+      draining = true;
+      if (app === undefined) stop(0);
+      else
+        app.drain().then(
+          () => stop(0),
+          () => stop(0),
+        );
+    };
     process.on('message', (m: unknown) => {
       if (!isClusterMessage(m)) return;
       const msg = m as PrimaryToWorker;
@@ -116,7 +132,8 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
           void reloadFromPrimary(app, msg, logger).then(send);
           break;
         case 'sg:stop':
-          stop(0);
+          drainThenStop();
+          if (msg.now === true) app?.drainNow();
           break;
       }
     });
@@ -125,7 +142,7 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
     process.on('SIGHUP', () => {});
     // The terminal's Ctrl-C reaches the whole process group: the primary coordinates the stop.
     process.on('SIGINT', () => {});
-    process.once('SIGTERM', () => stop(0));
+    process.on('SIGTERM', drainThenStop); // a service manager may signal the whole group
     process.once('disconnect', () => stop(0)); // the primary is gone
     process.on('error', () => {}); // an IPC send racing the primary's exit (EPIPE): 'disconnect' follows
     (async () => {

@@ -33,6 +33,7 @@ import type {
   NextHopConfig,
   NumberEntryConfig,
   OriginatingTrunkConfig,
+  OverloadConfig,
   PassthroughTrunkConfig,
   PolicyConfig,
   RouteConfig,
@@ -865,6 +866,60 @@ const policy = object<PolicyConfig>({
   ),
 });
 
+const overload = object<OverloadConfig>(
+  {
+    enabled: defaulted(
+      boolean(),
+      true,
+      'Refuse a share of new INVITEs (503 with Retry-After) while the event loop is saturated.',
+    ),
+    sampleMs: defaulted(
+      integer({ min: 10, max: 10_000 }),
+      100,
+      'How often the event loop is measured and the refused share adjusted, ms.',
+    ),
+    eluHighPercent: defaulted(
+      integer({ min: 1, max: 100 }),
+      95,
+      'Event-loop utilisation (percent of a sample period busy) from which the refused share grows.',
+    ),
+    eluLowPercent: defaulted(
+      integer({ min: 0, max: 99 }),
+      85,
+      'Utilisation under which the refused share shrinks again.',
+    ),
+    lagHighMs: defaulted(
+      integer({ min: 1, max: 60_000 }),
+      100,
+      'Event-loop lateness (ms) from which the refused share grows whatever the utilisation.',
+    ),
+    retryAfterS: defaulted(
+      integer({ min: 1, max: 3600 }),
+      5,
+      'Shortest Retry-After of a refused INVITE, seconds.',
+    ),
+    retryAfterJitterS: defaulted(
+      integer({ min: 0, max: 3600 }),
+      10,
+      'Retry-After is spread uniformly over retry_after_s .. retry_after_s + this, so callers come back apart.',
+    ),
+  },
+  {
+    check(o, at, ctx) {
+      if (
+        o.eluLowPercent !== undefined &&
+        o.eluHighPercent !== undefined &&
+        o.eluLowPercent >= o.eluHighPercent
+      )
+        ctx.report(
+          [...at, 'elu_low_percent'],
+          'conflict',
+          `must be below elu_high_percent (${o.eluHighPercent})`,
+        );
+    },
+  },
+);
+
 export const configSchema = object<Config>({
   listen: defaulted(
     array(listen, {
@@ -945,5 +1000,15 @@ export const configSchema = object<Config>({
     policy,
     {},
     'Customer protections and blocks: limits, destination classes, do-not-originate, emergency numbers, 603+ redress.',
+  ),
+  overload: defaulted(
+    overload,
+    {},
+    'Overload control: shedding new INVITEs early while the event loop is saturated.',
+  ),
+  drainTimeoutS: defaulted(
+    integer({ min: 0, max: 86_400 }),
+    60,
+    'SIGTERM: new INVITEs get 503, established calls go on this long (seconds), then both legs get a BYE and the process exits; a second SIGTERM ends at once.',
   ),
 });

@@ -273,6 +273,22 @@ export interface Config {
   readonly traceback: TracebackConfig;
   readonly admin: AdminConfig;
   readonly policy: PolicyConfig;
+  /** Overload control (src/policy/overload.ts). */
+  readonly overload: OverloadConfig;
+  /** SIGTERM: how long established calls may go on before both legs get a BYE (src/app/drain.ts). */
+  readonly drainTimeoutS: number;
+}
+
+/** Overload control: event-loop marks and the Retry-After of shed INVITEs (src/policy/overload.ts). */
+export interface OverloadConfig {
+  readonly enabled: boolean;
+  /** How often the event loop is measured and the shed fraction adjusted. */
+  readonly sampleMs: number;
+  readonly eluHighPercent: number;
+  readonly eluLowPercent: number;
+  readonly lagHighMs: number;
+  readonly retryAfterS: number;
+  readonly retryAfterJitterS: number;
 }
 
 export interface AdminConfig {

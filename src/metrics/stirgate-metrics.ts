@@ -19,6 +19,7 @@ import {
   type TrunkLabel,
   UNSIGNED_REASONS,
 } from './labels.js';
+import { createOverloadMetrics, type OverloadMetricsStats } from './overload-metrics.js';
 
 /** What the element reports on each scrape (Stirgate.stats() in src/app.ts, plus the optional cache size). */
 export interface MetricsStats {
@@ -29,6 +30,8 @@ export interface MetricsStats {
   readonly tcpConnections: number;
   /** Certificates held by the verification cache; the gauge exists only when the first sample has it. */
   readonly certCacheEntries?: number;
+  /** Overload control (src/metrics/overload-metrics.ts). */
+  readonly overload?: OverloadMetricsStats;
 }
 
 export interface StirgateMetricsOptions {
@@ -107,6 +110,7 @@ export function createStirgateMetrics(registry: Registry, opts: StirgateMetricsO
       this.set(stats().calls);
     },
   });
+  createOverloadMetrics(registry, () => stats().overload);
   new Gauge({
     name: 'stirgate_dialogs_active',
     help: 'SIP dialogs held by the B2BUA (one per leg).',

@@ -198,6 +198,28 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     expect(h.caller.response(200, 'CANCEL')).toBeDefined();
     expect(hop.trace()).toEqual(['INVITE', 'CANCEL']);
   },
+  '503 + Retry-After (overload)': async () => {
+    // RFC 3261 §8.2.7: a shed INVITE is answered without a transaction; nothing reaches the next hop.
+    let asked = 0;
+    h = createB2buaHarness({ shedder: { shed: () => (++asked === 1 ? 7 : undefined) } });
+    const r = await answer(invite());
+    expect([r.status, r.get('retry-after')]).toEqual([503, '7']);
+    expect(h.stats()).toMatchObject({ calls: 0, serverTransactions: 0 });
+    expect(h.hops[0]!.received()).toHaveLength(0);
+    // The next INVITE (the throttle let it through) is a call.
+    h.caller.send(invite());
+    await h.advance(0);
+    expect(h.hops[0]!.requests('INVITE')).toHaveLength(1);
+  },
+  '503 + Retry-After (draining)': async () => {
+    h = createB2buaHarness();
+    h.b2bua.startDrain(30);
+    const r = await answer(invite());
+    expect([r.status, r.get('retry-after')]).toEqual([503, '30']);
+    const opts = await answer(invite(method('OPTIONS')));
+    expect([opts.status, opts.get('retry-after')]).toEqual([503, '30']);
+    expect(h.hops[0]!.received()).toHaveLength(0);
+  },
   '408': async () => {
     h = createB2buaHarness();
     h.caller.send(invite());

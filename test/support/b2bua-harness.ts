@@ -9,6 +9,7 @@
 import { B2bua } from '../../src/b2bua/b2bua.js';
 import { PASS_ALL } from '../../src/b2bua/header-rules.js';
 import type { HookChains } from '../../src/b2bua/invite-hooks.js';
+import type { InviteShedder } from '../../src/b2bua/invite-shedder.js';
 import {
   type NextHop,
   Router,
@@ -64,6 +65,8 @@ export interface B2buaHarnessOptions {
   readonly inviteTimeoutMs?: number;
   /** The next hops' transport (the fake transport names every TCP connection 99). Default udp. */
   readonly hopTransport?: 'udp' | 'tcp';
+  /** Overload control's question for each new INVITE (src/b2bua/invite-shedder.ts). */
+  readonly shedder?: InviteShedder;
 }
 
 /** One peer of the B2BUA: the caller or a next hop. */
@@ -223,6 +226,7 @@ function createB2bua(p: {
     clock: p.clock,
     ...(p.opts.sessionTimers !== undefined ? { sessionTimers: p.opts.sessionTimers } : {}),
     maxCallDurationMs: p.opts.maxCallDurationMs ?? 0,
+    ...(p.opts.shedder !== undefined ? { shedder: p.opts.shedder } : {}),
   });
 }
 

@@ -218,6 +218,16 @@ export class TransactionLayer {
       existing.receiveRequest();
       return;
     }
+    // Overload (RFC 3261 §8.2.7: a UAS may answer statelessly): a shed INVITE leaves no transaction behind,
+    // no timers and no memory; its ACK matches nothing and reaches the TU as a stray. A retransmission of an
+    // INVITE already admitted matched its transaction above and is never shed.
+    if (method === 'INVITE' && toTag === undefined) {
+      const retryAfter = this.#tu?.shedInvite?.(req, flow);
+      if (retryAfter !== undefined) {
+        this.#shedStatelessly(req, flow, retryAfter);
+        return;
+      }
+    }
     const tx = this.#newServer(req, flow, key, toTag);
     const tu = this.#tu;
     if (tu === undefined) {
@@ -401,6 +411,25 @@ export class TransactionLayer {
       // The transport publishes its own socket errors; there is no transaction to tell.
     });
     return status;
+  }
+
+  /** 503 with Retry-After, sent without a transaction (RFC 3261 §8.2.7) to where the response would go. */
+  #shedStatelessly(req: SipRequest, flow: Flow, retryAfterS: number): void {
+    const res = createResponse(req, 503, undefined, { toTag: generateTag() });
+    res.append('retry-after', String(retryAfterS));
+    let target: Target;
+    try {
+      target = this.#transport.responseTarget(res, flow);
+    } catch {
+      target = {
+        protocol: flow.protocol,
+        remote: flow.remote,
+        ...(flow.connectionId === undefined ? {} : { connectionId: flow.connectionId }),
+      };
+    }
+    this.#transport.send(target, res).catch(() => {
+      // The transport publishes its own socket errors; there is no transaction to tell.
+    });
   }
 
   // --- transactions ----------------------------------------------------------------------------

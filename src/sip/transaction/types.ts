@@ -140,6 +140,11 @@ export interface TransactionUser {
   onStrayResponse(res: SipResponse, flow: Flow): void;
   /** The transport refused a message; `answered` is the status we sent statelessly, if any. */
   onParseError?(error: InboundParseError, answered: number | undefined): void;
+  /**
+   * Asked about each new initial INVITE (no To tag, no transaction yet) before a transaction is made for it:
+   * a number refuses it at once with a stateless 503 carrying that Retry-After (RFC 3261 §8.2.7, §21.5.4).
+   */
+  shedInvite?(req: SipRequest, flow: Flow): number | undefined;
 }
 
 /** The subset of TransportLayer the transaction layer uses; unit tests supply a fake. */
