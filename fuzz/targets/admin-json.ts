@@ -3,6 +3,8 @@ import { parseTime, TracebackRequestError, tracebackQuery } from '../../src/admi
 import { ControlError } from '../../src/control/control-error.js';
 import { parseLimits, parseNewBlock, parseRemoval } from '../../src/control/control-input.js';
 import { BLOCK_MATCH_KINDS } from '../../src/policy/controls.js';
+import { TracebackQueryError } from '../../src/traceback/errors.js';
+import { checkQuery, MAX_QUERY_LIMIT, MAX_QUERY_WINDOW_MS } from '../../src/traceback/query-checks.js';
 import { type FuzzTarget, invariant } from '../fuzz-target.js';
 import { mutationsOf, utf8 } from '../mutate.js';
 
@@ -53,8 +55,9 @@ const isControl = (e: unknown): boolean => e instanceof ControlError;
 /**
  * The admin API's request parsing: a JSON body (JSON.parse: a SyntaxError is the API's `invalid_json`) read
  * by the control plane's parsers for POST /v1/blocks, DELETE /v1/blocks/{id} and PUT .../limits (declared:
- * ControlError), and the traceback search parameters and times (declared: TracebackRequestError, returned).
- * Invariant: every ControlError names a code; a traceback query's window is ordered.
+ * ControlError), and the traceback search parameters and times (declared: TracebackRequestError returned,
+ * then the stores' checkQuery: TracebackQueryError). Invariants: every ControlError names a code; a query
+ * that passes both has a limit of 1..1000 and an ordered window of at most 31 days.
  */
 export const adminJson: FuzzTarget = {
   name: 'admin-json',
@@ -97,10 +100,23 @@ export const adminJson: FuzzTarget = {
       ...(num('burst') !== undefined ? { to: num('burst')! } : {}),
       ...(num('max_concurrent') !== undefined ? { limit: num('max_concurrent')! } : {}),
     };
+    // tracebackQuery checks the parameters' combination; every store then checks the limit and the window
+    // (checkQuery) before it runs a query. What passes both is bounded.
     const q = tracebackQuery(params, NOW);
-    if (!(q instanceof TracebackRequestError) && 'window' in q) {
-      invariant(q.window.from <= q.window.to, 'traceback window ends before it starts');
-      invariant(Number.isInteger(q.limit) && q.limit > 0, `traceback limit ${q.limit}`);
+    if (!(q instanceof TracebackRequestError)) {
+      try {
+        checkQuery(q);
+      } catch (e) {
+        if (!(e instanceof TracebackQueryError)) throw e;
+        return;
+      }
+      invariant(Number.isInteger(q.limit) && q.limit >= 1 && q.limit <= MAX_QUERY_LIMIT, `limit ${q.limit}`);
+      if ('window' in q) {
+        invariant(
+          q.window.from <= q.window.to && q.window.to - q.window.from <= MAX_QUERY_WINDOW_MS,
+          `window ${q.window.from}..${q.window.to}`,
+        );
+      }
     }
     const t = parseTime(text, NOW, true);
     invariant(t === undefined || Number.isFinite(t), `parseTime gave ${t}`);

@@ -16,7 +16,9 @@ import { TARGET_NAMES, TARGETS } from '../../../fuzz/targets.js';
 describe('kept fuzz crashers replay without a crash', () => {
   for (const name of TARGET_NAMES) {
     const kept = crashersOf(name);
-    it.skipIf(kept.length === 0)(`${name}: ${kept.length} kept input(s)`, () => {
+    // A target with nothing kept has nothing to replay (its short round below still runs).
+    if (kept.length === 0) continue;
+    it(`${name}: ${kept.length} kept input(s)`, () => {
       for (const { file, input } of kept) {
         const t0 = performance.now();
         expect(() => TARGETS[name].run(input), file).not.toThrow();
