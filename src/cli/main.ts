@@ -6,6 +6,7 @@
 import cluster from 'node:cluster';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { checkConfigFiles } from '../app/config-files.js';
 import { logReloadOutcome } from '../app/reload.js';
 import { type ConfigSource, type ReloadOutcome, StartupError, startStirgate } from '../app.js';
 import { runPrimary } from '../cluster/primary.js';
@@ -15,6 +16,7 @@ import {
   type Config,
   ConfigError,
   checkConfigFile,
+  configWarnings,
   DEFAULT_CONFIG_YAML,
   loadConfig,
 } from '../config/index.js';
@@ -47,14 +49,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'config' && sub === 'check' && arg !== undefined) {
+    // The file's values, then the files it names, read as start reads them; warnings do not fail it.
     const r = await checkConfigFile(arg);
-    if (r.ok) {
-      console.log(`${arg}: ok`);
-      return 0;
-    }
-    for (const p of r.problems)
+    const files = r.ok ? await checkConfigFiles(r.config) : undefined;
+    const problems = r.ok ? (files?.problems ?? []) : r.problems;
+    for (const p of problems)
       console.error(`${arg}: ${p.path}: ${p.message}${p.line !== undefined ? ` (line ${p.line})` : ''}`);
-    return 1;
+    if (!r.ok || problems.length > 0) return 1;
+    for (const w of [...configWarnings(r.config), ...(files?.warnings ?? [])])
+      console.error(`${arg}: warning: ${w.path}: ${w.message}`);
+    console.log(`${arg}: ok`);
+    return 0;
   }
   if (cmd === 'config' && sub === 'print-default') {
     process.stdout.write(DEFAULT_CONFIG_YAML);
@@ -114,6 +119,13 @@ async function run(file: string | undefined): Promise<number> {
     throw err;
   }
   const logger = createLogger({ level: config.log.level });
+  // An element with nothing to do says so, loudly, once (not again in each cluster worker).
+  if (cluster.isPrimary) {
+    for (const w of configWarnings(config)) {
+      console.error(`stirgate: warning: ${w.path}: ${w.message}`);
+      logger.warn({ event: 'config_warning', code: w.code, path: w.path }, w.message);
+    }
+  }
   if (config.workers > 1) return runCluster(config, logger, source);
   let stopLogEvents = subscribeLogEvents(logger); // SIP traces too, when log.level is trace
   const app = await startStirgate(config, logger, undefined, source).catch(startupFailed(logger));

@@ -6,6 +6,7 @@ export {
   type ConfigProblemCode,
   formatProblem,
 } from './config-error.js';
+export { type ConfigWarning, type ConfigWarningCode, configWarnings } from './config-warnings.js';
 export { DEFAULT_CONFIG_SOURCE, DEFAULT_CONFIG_YAML } from './default-config.js';
 export { type ConfigKeyDoc, describeConfig, renderConfigTable } from './describe-config.js';
 export {

@@ -92,13 +92,51 @@ routes:
     }
   });
 
-  it('accepts docs/examples/stirgate.example.yaml (exit 0)', async () => {
-    const { stdout } = await run(
+  it('docs/examples/stirgate.example.yaml: values valid, only the files it names under /etc are missing', async () => {
+    const err = await run(
       process.execPath,
       [MAIN, 'config', 'check', join(ROOT, 'docs', 'examples', 'stirgate.example.yaml')],
       { timeout: 10_000 },
+    ).then(
+      () => undefined,
+      (e: { code?: number; stderr: string }) => e,
     );
-    expect(stdout).toMatch(/: ok$/m);
+    expect(err?.code).toBe(1);
+    const keys = (err?.stderr ?? '')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(': ')[1]);
+    expect(keys).toEqual([
+      'stir.signing.certificate_file',
+      'stir.signing.private_key_file',
+      'stir.verification.trust_roots_dir',
+    ]);
+  });
+
+  it('a missing key file fails the check at its key (start would fail); an empty file warns and passes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stirgate-check-'));
+    try {
+      const keyless = join(dir, 'keyless.yaml');
+      const empty = join(dir, 'empty.yaml');
+      await writeFile(
+        keyless,
+        'stir:\n  signing:\n    private_key_file: /nonexistent/key.pem\n    certificate_file: /nonexistent/cert.pem\n    x5u_url: https://certs.example.test/sp.pem\n',
+      );
+      await writeFile(empty, '');
+      const err = await run(process.execPath, [MAIN, 'config', 'check', keyless], { timeout: 10_000 }).then(
+        () => undefined,
+        (e: { code?: number; stderr: string }) => e,
+      );
+      expect(err?.code).toBe(1);
+      expect(err?.stderr).toMatch(
+        /stir\.signing\.private_key_file: cannot read "\/nonexistent\/key\.pem": ENOENT/,
+      );
+      const ok = await run(process.execPath, [MAIN, 'config', 'check', empty], { timeout: 10_000 });
+      expect(ok.stdout).toMatch(/: ok$/m);
+      expect(ok.stderr).toMatch(/warning: trunks: no trunk is configured/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -5,14 +5,18 @@ import type { PreparedCert, TrustStore } from './trust.js';
 
 /**
  * Certificate cache for x5u URLs (ATIS-1000074 §5.3.1 step 3, ATIS-1000080 §6.3.1: verifiers cache STI
- * certificates). One small machine on lru-cache's fetchMethod:
- * - one fetch in flight per URL, shared by every caller waiting on it;
+ * certificates). One small machine:
+ * - one fetch in flight per URL, shared by every caller waiting on it; at most `maxInflight` fetches at
+ *   once (a lookup past that fails at once, uncached: a flood of new URLs cannot queue without bound);
  * - TTL = Cache-Control max-age, else Expires, else a default; clamped to [minTtlMs, maxTtlMs] and never
  *   past the path's earliest notAfter;
- * - failures are cached as values with a short TTL (negative caching);
+ * - good certificates and failures live in two separate LRU maps: failures (negative caching, a short
+ *   TTL) are bounded by `maxNegative` and evict only each other, so no number of failing URLs can push a
+ *   good certificate out (at most `max` of those, evicted only by other good ones);
  * - a stale good entry is served at once while one refresh runs (stale-while-revalidate), and kept when
- *   the refresh fails (stale-if-error), both for at most `maxStaleMs` past expiry and never past notAfter;
- * - at most `max` URLs; injected fetch and clock.
+ *   the refresh fails (stale-if-error, retried after the negative TTL), both for at most `maxStaleMs` past
+ *   expiry and never past notAfter;
+ * - injected fetch and clock.
  * What is cached is the parsed, path-checked certificate (trust.prepare), so a warm verification costs one
  * signature check plus a few comparisons.
  */
@@ -50,8 +54,12 @@ export type X5uFetcher = (url: URL) => Promise<FetchX5uResult>;
 export interface CertCacheOptions {
   readonly fetch: X5uFetcher;
   readonly trust: TrustStore;
-  /** Most URLs held. */
+  /** Most good certificates held (URLs). */
   readonly max?: number;
+  /** Most failed URLs remembered; kept apart from the good ones. */
+  readonly maxNegative?: number;
+  /** Most fetches in flight at once. */
+  readonly maxInflight?: number;
   /** TTL when the response says nothing. */
   readonly defaultTtlMs?: number;
   /** Floor and ceiling for a TTL taken from the response. */
@@ -67,6 +75,8 @@ export interface CertCacheOptions {
 
 export const CERT_CACHE_DEFAULTS = Object.freeze({
   max: 1000,
+  maxNegative: 1000,
+  maxInflight: 256,
   defaultTtlMs: 3_600_000,
   minTtlMs: 60_000,
   maxTtlMs: 86_400_000,
@@ -93,8 +103,17 @@ export function maxAgeMs(cacheControl: string | undefined): number | undefined {
   return result;
 }
 
+/** A good certificate and when to ask its server again (its freshUntilMs, or later after a failed refresh). */
+interface GoodSlot {
+  readonly entry: CertEntry & { readonly ok: true };
+  readonly checkAtMs: number;
+}
+
 export class CertCache {
-  readonly #lru: LRUCache<string, CertEntry>;
+  readonly #good: LRUCache<string, GoodSlot>;
+  readonly #negative: LRUCache<string, CertEntry & { readonly ok: false }>;
+  readonly #inflight = new Map<string, Promise<CertEntry>>();
+  readonly #maxInflight: number;
   readonly #fetch: X5uFetcher;
   readonly #trust: TrustStore;
   readonly #now: () => number;
@@ -114,20 +133,10 @@ export class CertCache {
     this.#maxTtlMs = opts.maxTtlMs ?? CERT_CACHE_DEFAULTS.maxTtlMs;
     this.#negativeTtlMs = opts.negativeTtlMs ?? CERT_CACHE_DEFAULTS.negativeTtlMs;
     this.#maxStaleMs = opts.maxStaleMs ?? CERT_CACHE_DEFAULTS.maxStaleMs;
-    const now = this.#now;
-    this.#lru = new LRUCache<string, CertEntry>({
-      max: opts.max ?? CERT_CACHE_DEFAULTS.max,
-      // Default only; every fill sets its own ttl from the response.
-      ttl: this.#defaultTtlMs,
-      // Serve a stale entry at once while one background refresh runs.
-      allowStale: true,
-      noDeleteOnStaleGet: true,
-      // fetchMethod never rejects (failures are values), so no rejection options are needed.
-      perf: { now },
-      // No debounce timer per lookup; the injected clock is read each time (Date.now is cheap).
-      ttlResolution: 0,
-      fetchMethod: (url, stale, { options }) => this.#fill(url, stale, options),
-    });
+    this.#maxInflight = opts.maxInflight ?? CERT_CACHE_DEFAULTS.maxInflight;
+    // Freshness is read from each entry's own times, so neither map needs lru-cache's TTL machinery.
+    this.#good = new LRUCache({ max: opts.max ?? CERT_CACHE_DEFAULTS.max });
+    this.#negative = new LRUCache({ max: opts.maxNegative ?? CERT_CACHE_DEFAULTS.maxNegative });
   }
 
   /** Number of fetches started (tests, bench). */
@@ -135,66 +144,105 @@ export class CertCache {
     return this.#fetches;
   }
 
+  /** Good certificates held. */
   get size(): number {
-    return this.#lru.size;
+    return this.#good.size;
+  }
+
+  /** Failed URLs remembered. */
+  get negativeSize(): number {
+    return this.#negative.size;
   }
 
   delete(url: string): void {
-    this.#lru.delete(url);
+    this.#good.delete(url);
+    this.#negative.delete(url);
   }
 
   clear(): void {
-    this.#lru.clear();
+    this.#good.clear();
+    this.#negative.clear();
   }
 
   /** The certificate for an x5u URL that already passed the URL policy. Never rejects. */
   async get(url: string): Promise<CertLookup> {
-    // Fast path: a fresh entry, read synchronously (lru-cache's fetch() costs a few µs of promise machinery).
-    const quick: LRUCache.Status<string, CertEntry> = {};
-    const hit = this.#lru.get(url, { status: quick });
-    if (hit !== undefined && quick.get === 'hit') {
-      publish(hit.ok ? 'hit' : 'negative_hit', hit.ok ? undefined : hit.code);
-      return { result: hit, cache: 'hit' };
-    }
-    try {
-      const status: LRUCache.Status<string, CertEntry> = {};
-      let v = await this.#lru.fetch(url, { status });
-      let waited = status.fetch === 'miss' || status.fetch === 'refresh' || status.fetch === 'get';
-      if ((status.fetch === 'inflight' || status.fetch === 'stale') && !status.returnedStale) waited = true;
-      if (v !== undefined && status.returnedStale) {
-        // A stale failure, or a good entry stale for too long: wait for the refresh already started.
-        if (!v.ok || this.#now() > Math.min(v.freshUntilMs + this.#maxStaleMs, v.cert.notAfterMs)) {
-          v = await this.#lru.fetch(url, { allowStale: false });
-          waited = true;
-        } else {
-          publish('stale');
+    const now = this.#now();
+    const slot = this.#good.get(url);
+    if (slot !== undefined) {
+      const e = slot.entry;
+      if (now <= e.freshUntilMs) {
+        publish('hit');
+        return { result: e, cache: 'hit' };
+      }
+      if (now <= Math.min(e.freshUntilMs + this.#maxStaleMs, e.cert.notAfterMs)) {
+        // Stale-while-revalidate, and stale-if-error until checkAtMs after a failed refresh.
+        if (now >= slot.checkAtMs) void this.#load(url, e);
+        publish('stale');
+        return { result: e, cache: 'hit' };
+      }
+      // Stale for too long: wait for the refresh.
+    } else {
+      const neg = this.#negative.get(url);
+      if (neg !== undefined) {
+        if (now <= neg.freshUntilMs) {
+          publish('negative_hit', neg.code);
+          return { result: neg, cache: 'hit' };
         }
-      } else if (!waited && v !== undefined) {
-        publish(v.ok ? 'hit' : 'negative_hit', v.ok ? undefined : v.code);
+        // A stale failure is not served: the caller waits for the new attempt.
+        this.#negative.delete(url);
       }
-      if (waited) publish('miss');
-      if (v === undefined) {
-        return { result: this.#failure('cert_fetch_failed', 'cache returned no value'), cache: 'miss' };
-      }
-      return { result: v, cache: waited ? 'miss' : 'hit' };
-    } catch (err) {
-      return {
-        result: this.#failure(
-          'cert_fetch_failed',
-          `cache: ${err instanceof Error ? err.message : String(err)}`,
-        ),
-        cache: 'miss',
-      };
     }
+    const result = await this.#load(url, slot?.entry);
+    publish('miss');
+    return { result, cache: 'miss' };
   }
 
-  #failure(code: CertFailureCode, detail: string): CertEntry {
+  /** The one fetch in flight for `url` (started if none), whose result is stored when it settles. */
+  #load(url: string, stale: (CertEntry & { readonly ok: true }) | undefined): Promise<CertEntry> {
+    const running = this.#inflight.get(url);
+    if (running !== undefined) return running;
+    if (this.#inflight.size >= this.#maxInflight) {
+      publish('fetch_error', 'cert_fetch_failed');
+      return Promise.resolve(
+        this.#failure('cert_fetch_failed', `${this.#maxInflight} certificate fetches already in flight`),
+      );
+    }
+    const p = this.#fill(url).then((r) => {
+      this.#inflight.delete(url);
+      return this.#store(url, r, stale);
+    });
+    this.#inflight.set(url, p);
+    return p;
+  }
+
+  /** Keep a fill's outcome: a good entry replaces the old; a failure keeps a still servable one. */
+  #store(url: string, r: CertEntry, stale: (CertEntry & { readonly ok: true }) | undefined): CertEntry {
+    const now = this.#now();
+    if (r.ok) {
+      this.#negative.delete(url);
+      this.#good.set(url, { entry: r, checkAtMs: r.freshUntilMs });
+      return r;
+    }
+    if (
+      stale !== undefined &&
+      now <= Math.min(stale.freshUntilMs + this.#maxStaleMs, stale.cert.notAfterMs)
+    ) {
+      // Stale-if-error: keep the good certificate (its freshUntilMs keeps the bound) and retry soon.
+      this.#good.set(url, { entry: stale, checkAtMs: now + this.#negativeTtlMs });
+      return stale;
+    }
+    this.#good.delete(url);
+    this.#negative.set(url, r);
+    return r;
+  }
+
+  #failure(code: CertFailureCode, detail: string): CertEntry & { readonly ok: false } {
     const now = this.#now();
     return { ok: false, code, detail, fetchedAtMs: now, freshUntilMs: now + this.#negativeTtlMs };
   }
 
-  /** fetchMethod: fetch, parse, build the path; set this entry's ttl on `options`. Never rejects. */
-  async #fill(url: string, stale: CertEntry | undefined, options: { ttl?: number }): Promise<CertEntry> {
+  /** Fetch, parse, build the path. Never rejects. */
+  async #fill(url: string): Promise<CertEntry> {
     this.#fetches++;
     let r: FetchX5uResult;
     try {
@@ -205,19 +253,7 @@ export class CertCache {
     const now = this.#now();
     if (!r.ok) {
       publish('fetch_error', r.code);
-      // Stale-if-error: keep a good certificate (unchanged freshUntilMs keeps the bound) and retry soon.
-      if (stale?.ok && now <= Math.min(stale.freshUntilMs + this.#maxStaleMs, stale.cert.notAfterMs)) {
-        options.ttl = this.#negativeTtlMs;
-        return stale;
-      }
-      options.ttl = this.#negativeTtlMs;
-      return {
-        ok: false,
-        code: r.code,
-        detail: r.detail,
-        fetchedAtMs: now,
-        freshUntilMs: now + this.#negativeTtlMs,
-      };
+      return this.#failure(r.code, r.detail);
     }
     let prepared: ReturnType<TrustStore['prepare']>;
     try {
@@ -229,18 +265,8 @@ export class CertCache {
         detail: err instanceof Error ? err.message : String(err),
       };
     }
-    if (!prepared.ok) {
-      options.ttl = this.#negativeTtlMs;
-      return {
-        ok: false,
-        code: prepared.code,
-        detail: prepared.detail,
-        fetchedAtMs: now,
-        freshUntilMs: now + this.#negativeTtlMs,
-      };
-    }
+    if (!prepared.ok) return this.#failure(prepared.code, prepared.detail);
     const ttl = this.ttlFor(r.cacheControl, r.expires, prepared.cert.notAfterMs, now);
-    options.ttl = ttl;
     return { ok: true, cert: prepared.cert, fetchedAtMs: now, freshUntilMs: now + ttl };
   }
 

@@ -230,6 +230,71 @@ describe('CertCache', () => {
     expect(h.calls()).toBe(6);
   });
 
+  it('150 distinct failing URLs never evict a warm certificate (negative entries kept apart)', async () => {
+    const warm = 'https://certs.example.test/warm.pem';
+    // Warm the good entry through a fetch that succeeds, then flood the same cache with failures.
+    let failing = false;
+    const cache = new CertCache({
+      trust,
+      max: 100,
+      maxNegative: 100,
+      fetch: async (url) =>
+        failing || url.href !== warm
+          ? { ok: false, code: 'cert_fetch_failed', detail: 'http status 500' }
+          : { ok: true, pem: pki.spChainPem, cacheControl: 'max-age=3600' },
+    });
+    expect((await cache.get(warm)).result.ok).toBe(true);
+    failing = true;
+    const failures = await Promise.all(
+      Array.from({ length: 150 }, (_, i) => cache.get(`https://bad.example.test/${i}.pem`)),
+    );
+    expect(failures.every((f) => f.cache === 'miss' && !f.result.ok)).toBe(true);
+    expect(cache.negativeSize).toBe(100); // bounded: the oldest failures evicted each other
+    const again = await cache.get(warm);
+    expect(again).toMatchObject({ cache: 'hit', result: { ok: true } });
+    expect(cache.fetchCount).toBe(151);
+    expect(cache.size).toBe(1);
+    // The recent failures are still answered from memory.
+    expect((await cache.get('https://bad.example.test/149.pem')).cache).toBe('hit');
+  });
+
+  it('a good certificate replaces a negative entry for its URL, and a failure evicts no good one', async () => {
+    let fail = true;
+    const h = harness({ max: 1, maxNegative: 1 }, () =>
+      fail
+        ? { ok: false, code: 'cert_fetch_failed', detail: 'timeout' }
+        : { ok: true, pem: pki.spChainPem, cacheControl: 'max-age=600' },
+    );
+    expect((await h.cache.get(URL_A)).result.ok).toBe(false);
+    expect(h.cache.negativeSize).toBe(1);
+    h.advance(11 * S);
+    fail = false;
+    expect((await h.cache.get(URL_A)).result.ok).toBe(true);
+    expect([h.cache.size, h.cache.negativeSize]).toEqual([1, 0]);
+    fail = true;
+    expect((await h.cache.get(URL_B)).result.ok).toBe(false);
+    expect([h.cache.size, h.cache.negativeSize]).toEqual([1, 1]);
+    expect(await h.cache.get(URL_A)).toMatchObject({ cache: 'hit', result: { ok: true } });
+  });
+
+  it('at most maxInflight fetches at once; a lookup past that fails at once and is not cached', async () => {
+    const m = manualFetch();
+    const h = harness({ fetch: m.fetch, maxInflight: 2 });
+    const a = h.cache.get(URL_A);
+    const b = h.cache.get(URL_B);
+    const c = await h.cache.get('https://certs.example.test/c.pem');
+    expect(c).toMatchObject({ cache: 'miss', result: { ok: false, code: 'cert_fetch_failed' } });
+    expect(m.calls()).toBe(2);
+    expect(h.cache.negativeSize).toBe(0);
+    for (const p of m.pending) p.resolve({ ok: true, pem: pki.spChainPem });
+    expect((await a).result.ok && (await b).result.ok).toBe(true);
+    const c2 = h.cache.get('https://certs.example.test/c.pem');
+    await flush();
+    expect(m.calls()).toBe(3);
+    m.pending[2]!.resolve({ ok: true, pem: pki.spChainPem });
+    expect((await c2).result.ok).toBe(true);
+  });
+
   it('publishes cert_cache events: miss, hit, stale, fetch_error, negative_hit', async () => {
     const events: string[] = [];
     const sub = (m: unknown): void => {
