@@ -221,8 +221,11 @@ export function stirgateConfig(o: ElementOptions): string {
     'admin: { listen: "" }',
     `traceback: { enabled: ${o.traceback} }`,
     'log: { level: info }',
-    '',
   );
+  // Development experiments only (never for published figures): top-level YAML lines appended to the
+  // configuration, `STIRGATE_BENCH_CONFIG=$'overload: { elu_high_percent: 98 }\nsip: { ... }'`.
+  if (process.env.STIRGATE_BENCH_CONFIG) lines.push(process.env.STIRGATE_BENCH_CONFIG);
+  lines.push('');
   return lines.join('\n');
 }
 

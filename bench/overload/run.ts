@@ -5,9 +5,9 @@
  *   npm run bench:overload               = npm run build && node dist/bench/overload/run.js
  *   node dist/bench/overload/run.js --seconds=10 --factor=1.5    shorter, for development
  *
- * Per element: a fresh process warmed up (the load bench's element start-up and 3 s warm-up step), then a SIPp
- * caller at `factor` x the element's maximum (`--stirgate-max`, `--kamailio-max`: the sign maxima of the
- * last `npm run bench:load`, docs/performance.md) for `seconds`; the element's memory, liveness and kernel
+ * Per element: its sign maximum measured by the load bench's ramp (or given: `--stirgate-max`,
+ * `--kamailio-max`), then a fresh process warmed up (the load bench's element start-up and warm-up step) and a
+ * SIPp caller at `factor` x that maximum for `seconds`; the element's memory, liveness and kernel
  * drops sampled every second. From the moment the caller stops creating calls, 1-second runs of 50 calls at
  * 50 calls/s follow each other until one completes 100 %: the recovery time is when that run started. Then
  * the overload caller's own verdict: calls completed (goodput), shed with 503 + Retry-After, other failures
@@ -20,6 +20,8 @@ import { join } from 'node:path';
 import { loadOrCreateDevPki } from '../../src/stir/pki/dev-pki.js';
 import type { Element, ElementKind } from '../load/elements.js';
 import {
+  CLOCK_TICKS,
+  cpuTicksOf,
   freePort,
   keepIfInterrupted,
   killAll,
@@ -27,21 +29,27 @@ import {
   sleep,
   udpDrops,
 } from '../load/processes.js';
+import { ramp } from '../load/ramp.js';
 import { CALLEE, type Context, log, settings } from '../load/settings.js';
 import { startUac, startUas, type UacResult } from '../load/sipp-load.js';
 import { freshElement, probe } from '../load/step.js';
 
 interface Options {
   readonly elements: readonly ElementKind[];
-  readonly max: Readonly<Record<ElementKind, number>>;
+  /** Given maxima (`--stirgate-max`, `--kamailio-max`); an element without one has its maximum measured first. */
+  readonly max: Readonly<Partial<Record<ElementKind, number>>>;
   readonly factor: number;
   readonly seconds: number;
   readonly stirgateWorkers: number;
   readonly keep: boolean;
 }
 
-/** The sign maxima of the last full `npm run bench:load` (docs/performance.md, "Load", 2026-12-07 04:35). */
-const DEFAULT_MAX: Record<ElementKind, number> = { stirgate: 2000, kamailio: 2900 };
+/**
+ * Measuring the maximum in the same run: the load bench's ramp (bench/load/ramp.ts) with its --quick steps
+ * (5 s per rate, 1,000 to 6,000 calls/s, two bisection steps: a resolution of 250 calls/s), signing.
+ */
+const RAMP_RATES = [1000, 2000, 3000, 4000, 6000];
+const RAMP_BUDGET_S = 240;
 const RECOVERY_RATE = 50;
 /** The issue's bound: a clean 50 calls/s run within 5 s of the load dropping. */
 const RECOVERY_TARGET_S = 5;
@@ -68,8 +76,8 @@ function options(argv: readonly string[]): Options {
   return {
     elements,
     max: {
-      stirgate: Number(value('stirgate-max') ?? DEFAULT_MAX.stirgate),
-      kamailio: Number(value('kamailio-max') ?? DEFAULT_MAX.kamailio),
+      ...(value('stirgate-max') !== undefined ? { stirgate: Number(value('stirgate-max')) } : {}),
+      ...(value('kamailio-max') !== undefined ? { kamailio: Number(value('kamailio-max')) } : {}),
     },
     factor: Number(value('factor') ?? 2),
     seconds: Number(value('seconds') ?? 60),
@@ -88,6 +96,8 @@ interface Recovery {
 interface ElementResult {
   readonly kind: ElementKind;
   readonly max: number;
+  /** How `max` was obtained: measured by the ramp in this run, or given on the command line. */
+  readonly maxSource: string;
   readonly offered: number;
   readonly uac: UacResult;
   /** Calls shed with 503 (SIPp: the refused branch, FailedTimeoutOnRecv). */
@@ -100,6 +110,9 @@ interface ElementResult {
   readonly drops: number;
   readonly crashed: boolean;
   readonly recovery: Recovery;
+  /** Cores used during the offered load (utime + stime over wall time): the element, and SIPp's caller + callee. */
+  readonly cpuElement: number;
+  readonly cpuSipp: number;
 }
 
 async function shedCounter(el: Element): Promise<number | undefined> {
@@ -113,7 +126,24 @@ async function shedCounter(el: Element): Promise<number | undefined> {
   }
 }
 
+/** The element's sign maximum: given, or measured now by the load bench's ramp (its pass rules: bench/load). */
+async function maximum(
+  ctx: Context,
+  o: Options,
+  kind: ElementKind,
+): Promise<{ max: number; source: string }> {
+  const given = o.max[kind];
+  if (given !== undefined) return { max: given, source: 'given' };
+  const r = await ramp(ctx, kind, 'sign', (Date.now() - ctx.started) / 1000 + RAMP_BUDGET_S);
+  if (r.maxRate === 0) throw new Error(`${kind}: no rate passed the ramp; give --${kind}-max=N`);
+  return {
+    max: r.maxRate,
+    source: `measured in this run (${r.steps.map((x) => `${x.rate} ${x.pass ? 'pass' : 'fail'}`).join(', ')})`,
+  };
+}
+
 async function overload(ctx: Context, o: Options, kind: ElementKind): Promise<ElementResult> {
+  const { max, source: maxSource } = await maximum(ctx, o, kind);
   const dir = join(ctx.tmp, `overload-${kind}`);
   await mkdir(dir, { recursive: true });
   const uasPort = await freePort();
@@ -129,9 +159,9 @@ async function overload(ctx: Context, o: Options, kind: ElementKind): Promise<El
     const memoryIdleKb = await el.memoryKb();
     const drops0 = await udpDrops('127.0.0.1', el.port);
     const shed0 = await shedCounter(el);
-    const rate = Math.round(o.max[kind] * o.factor);
+    const rate = Math.round(max * o.factor);
     const offered = rate * o.seconds;
-    log(`${kind}: offering ${rate} calls/s (${o.factor}x its maximum ${o.max[kind]}) for ${o.seconds} s`);
+    log(`${kind}: offering ${rate} calls/s (${o.factor}x its maximum ${max}) for ${o.seconds} s`);
     const run = startUac({
       remote: `127.0.0.1:${el.port}`,
       scenario: join(process.cwd(), 'bench', 'overload', 'scenarios', 'uac.xml'),
@@ -148,6 +178,10 @@ async function overload(ctx: Context, o: Options, kind: ElementKind): Promise<El
     });
     let memoryPeakKb = memoryIdleKb;
     let crashed = false;
+    // On 2 shared cores SIPp takes its share of the CPU, more at twice the maximum than at the maximum: the
+    // element's and SIPp's cores are measured over the offered load to say which one ran out.
+    const sippPids = [run.process.pid, uas.process.pid];
+    const cpu0 = { el: await cpuTicksOf(el.pids), sipp: await cpuTicksOf(sippPids) };
     const t0 = Date.now();
     while (Date.now() - t0 < o.seconds * 1000 && !run.process.done()) {
       await sleep(1000);
@@ -159,6 +193,9 @@ async function overload(ctx: Context, o: Options, kind: ElementKind): Promise<El
           `${snap !== undefined ? `, shed ${snap - (shed0 ?? 0)}` : ''}, drops ${(await udpDrops('127.0.0.1', el.port)) - drops0}`,
       );
     }
+    const cpuS = (Date.now() - t0) / 1000;
+    const cpuElement = ((await cpuTicksOf(el.pids)) - cpu0.el) / CLOCK_TICKS / cpuS;
+    const cpuSipp = ((await cpuTicksOf(sippPids)) - cpu0.sipp) / CLOCK_TICKS / cpuS;
     const recovery = await recover(el, dir);
     const uac = await run.result;
     memoryPeakKb = Math.max(memoryPeakKb, await el.memoryKb().catch(() => 0));
@@ -166,7 +203,8 @@ async function overload(ctx: Context, o: Options, kind: ElementKind): Promise<El
     const shedCounted = kind === 'stirgate' ? await shedCounter(el) : undefined;
     const r: ElementResult = {
       kind,
-      max: o.max[kind],
+      max,
+      maxSource,
       offered,
       uac,
       shed: Number(uac.stats['FailedTimeoutOnRecv(C)'] ?? 0),
@@ -177,6 +215,8 @@ async function overload(ctx: Context, o: Options, kind: ElementKind): Promise<El
       drops: (await udpDrops('127.0.0.1', el.port)) - drops0,
       crashed,
       recovery,
+      cpuElement,
+      cpuSipp,
     };
     if (kind === 'stirgate') {
       const snap = await probe(el, 'snapshot');
@@ -226,6 +266,7 @@ function row(r: ElementResult, seconds: number): Record<string, string> {
   const pct = (n: number) => `${((100 * n) / r.offered).toFixed(1)} %`;
   const mib = (kb: number) => `${(kb / 1024).toFixed(0)} MiB`;
   return {
+    'maximum, calls/s (sign)': `${r.max.toLocaleString('en-US')}: ${r.maxSource}`,
     'offered (calls/s x s)': `${r.offered / seconds} x ${seconds} = ${r.offered.toLocaleString('en-US')}`,
     'calls SIPp created': u.created.toLocaleString('en-US'),
     'completed (goodput)': `${u.successful.toLocaleString('en-US')} (${goodput.toFixed(0)} calls/s, ${((100 * goodput) / r.max).toFixed(0)} % of max ${r.max})`,
@@ -235,6 +276,7 @@ function row(r: ElementResult, seconds: number): Record<string, string> {
     'INVITE→200 p50 / p99, ms': rtt(u.rttMs),
     [`memory idle → peak (${r.memoryMethod})`]: `${mib(r.memoryIdleKb)} → ${mib(r.memoryPeakKb)}`,
     'kernel drops at its socket': r.drops.toLocaleString('en-US'),
+    'cores used during the load: element / SIPp': `${r.cpuElement.toFixed(2)} / ${r.cpuSipp.toFixed(2)}`,
     crashed: r.crashed ? 'yes' : 'no',
     'first clean 50 calls/s run after the load':
       r.recovery.afterS === undefined
@@ -261,7 +303,12 @@ function table(results: readonly ElementResult[], seconds: number): string {
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const o = options(argv);
-  const s = settings(['--no-doc', '--only=sign', `--stirgate-workers=${o.stirgateWorkers}`]);
+  const s = settings([
+    '--quick',
+    '--only=sign',
+    `--rates=${RAMP_RATES.join(',')}`,
+    `--stirgate-workers=${o.stirgateWorkers}`,
+  ]);
   const tmp = await mkdtemp(join(tmpdir(), 'stirgate-overload-'));
   if (o.keep) keepIfInterrupted(tmp);
   else removeIfInterrupted(tmp);
