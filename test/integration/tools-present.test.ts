@@ -13,7 +13,7 @@ function onPath(bin: string): boolean {
 }
 
 describe.runIf(process.env.CI === 'true')('CI has the real peers the integration tests need', () => {
-  for (const bin of ['sipp', 'secsipidx', 'prometheus']) {
+  for (const bin of ['sipp', 'secsipidx', 'prometheus', 'chromium']) {
     it(`${bin} is installed`, () => {
       expect(onPath(bin), `${bin} missing: .ci/run should have installed it`).toBe(true);
     });
