@@ -362,6 +362,22 @@ describe('wait states do not keep the header text of released messages', () => {
   const toTag = (req: SipRequest) => `to-tag-0123456789-${req.cseq.seq}`;
 
   it('INVITE Accepted + ACK, INVITE Completed, BYE Completed', async () => {
+    // A first round, not measured: the code paths' first run allocates (feedback vectors, compiled code,
+    // lazily built tables) and that would be charged to whichever state is measured first.
+    await heapPerTransaction(
+      (req, tx) => tx.respondReliably2xx(createResponse(req, 200, undefined, { toTag: toTag(req) })),
+      (h, i) => {
+        h.transport.deliver(padded('INVITE', i, { seq: i }));
+        h.transport.deliver(
+          padded('ACK', i, {
+            seq: i,
+            cseqMethod: 'ACK',
+            branch: `z9hG4bKack${i}`,
+            toTag: toTag({ cseq: { seq: i } } as SipRequest),
+          }),
+        );
+      },
+    );
     const perTx = {
       accepted: await heapPerTransaction(
         (req, tx) => tx.respondReliably2xx(createResponse(req, 200, undefined, { toTag: toTag(req) })),
@@ -385,6 +401,7 @@ describe('wait states do not keep the header text of released messages', () => {
         (h, i) => h.transport.deliver(padded('BYE', i, { seq: i, toTag: 'x' })),
       ),
     };
+    if (process.env.STIRGATE_SHOW_HEAP) console.log(perTx);
     for (const [state, bytes] of Object.entries(perTx)) expect(bytes, state).toBeLessThan(10_000);
   });
 });
