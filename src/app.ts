@@ -17,6 +17,7 @@ import {
   startTracebackStore,
   type TracebackService,
 } from './app/traceback-service.js';
+import { UdpBacklog } from './app/udp-backlog.js';
 import { createVerification } from './app/verification-service.js';
 import { B2bua } from './b2bua/b2bua.js';
 import { LocalAdmissionCounters } from './b2bua/local-admission-counters.js';
@@ -161,7 +162,11 @@ export async function startStirgate(
     };
     const workers = worker?.workers ?? 1;
     // Overload control: measured per event loop, so each cluster worker sheds for itself.
-    const overload = new OverloadDetector(config.overload, logger);
+    const overload = new OverloadDetector(
+      config.overload,
+      logger,
+      config.overload.udpBacklog ? new UdpBacklog(() => transport.udpReceiveBuffers()) : undefined,
+    );
     closers.add(() => overload.stop());
     const b2bua = new B2bua({
       ...(await buildCallRouting(config, hookChains, workers)),

@@ -10,6 +10,7 @@ import {
   retryAfterSeconds,
   shouldShed,
 } from '../policy/overload.js';
+import type { UdpBacklog } from './udp-backlog.js';
 
 /** What /metrics reads at scrape time (src/metrics/overload-metrics.ts). */
 export interface OverloadFigures {
@@ -21,14 +22,16 @@ export interface OverloadFigures {
   readonly elu: number;
   /** Largest event-loop lateness over the last sample, seconds. */
   readonly lagSeconds: number;
+  /** The fullest UDP socket's receive queue at the last reading, 0..1 of its buffer (0 when unread). */
+  readonly backlog: number;
 }
 
 /**
  * Measures the event loop every `sample_ms` and keeps the share of new INVITEs to refuse (src/policy/
- * overload.ts). Two signals, both read from perf_hooks without I/O: utilisation (the share of the period
- * the loop was busy; it reaches 1 before the UDP receive buffer starts to overflow, because a loop that
- * keeps up is idle between datagrams) and lateness (a histogram of how late a 10 ms timer fired: long tasks,
- * GC pauses). The socket backlog itself is not readable from Node without a syscall per sample (GAP).
+ * overload.ts). Three signals: utilisation (the share of the period the loop was busy), lateness (a
+ * histogram of how late a 10 ms timer fired: long tasks, GC pauses), both from perf_hooks, and the UDP
+ * receive backlog of the element's sockets (src/app/udp-backlog.ts: /proc/net/udp read once per sample,
+ * asynchronously; the decision uses the last reading, at most one sample old).
  * The per-INVITE cost is one comparison and, when shedding, two Math.random draws.
  */
 export class OverloadDetector implements InviteShedder {
@@ -42,15 +45,22 @@ export class OverloadDetector implements InviteShedder {
   #shed = 0;
   #lastElu = 0;
   #lastLagMs = 0;
+  readonly #backlogSource: UdpBacklog | undefined;
+  /** The last backlog reading (one is read per sample, asynchronously, and used by the next sample). */
+  #backlog: number | undefined;
+  #reading = false;
 
-  constructor(c: OverloadConfig, log: Logger) {
+  constructor(c: OverloadConfig, log: Logger, backlog?: UdpBacklog) {
     this.#c = c;
     this.#log = log;
+    this.#backlogSource = backlog;
     this.#limits = {
       enabled: c.enabled,
       eluHigh: c.eluHighPercent / 100,
       eluLow: c.eluLowPercent / 100,
       lagHighMs: c.lagHighMs,
+      backlogHigh: c.backlogHighPercent / 100,
+      backlogLow: c.backlogLowPercent / 100,
     };
   }
 
@@ -58,6 +68,7 @@ export class OverloadDetector implements InviteShedder {
     if (!this.#c.enabled || this.#timer !== undefined) return;
     this.#delay.enable();
     this.#elu = performance.eventLoopUtilization();
+    this.#readBacklog();
     this.#timer = setInterval(() => this.#sample(), this.#c.sampleMs);
     this.#timer.unref();
   }
@@ -82,7 +93,25 @@ export class OverloadDetector implements InviteShedder {
       fraction: this.#state.fraction,
       elu: this.#lastElu,
       lagSeconds: this.#lastLagMs / 1000,
+      backlog: this.#backlog ?? 0,
     };
+  }
+
+  /** Starts the next backlog reading unless one is still out (a slow /proc read never piles up). */
+  #readBacklog(): void {
+    const source = this.#backlogSource;
+    if (source === undefined || this.#reading) return;
+    this.#reading = true;
+    source.read().then(
+      (b) => {
+        this.#backlog = b;
+        this.#reading = false;
+      },
+      () => {
+        this.#backlog = undefined;
+        this.#reading = false;
+      },
+    );
   }
 
   #sample(): void {
@@ -95,12 +124,14 @@ export class OverloadDetector implements InviteShedder {
     this.#lastElu = elu;
     this.#lastLagMs = lagMs;
     const prev = this.#state.fraction;
-    this.#state = nextOverloadState(this.#state, { elu, lagMs }, this.#limits);
+    const backlog = this.#backlog;
+    this.#state = nextOverloadState(this.#state, { elu, lagMs, backlog }, this.#limits);
+    this.#readBacklog();
     const fraction = this.#state.fraction;
     // One line when shedding starts and one when it stops: never per INVITE.
     if (prev === 0 && fraction > 0)
       this.#log.warn(
-        { event: 'overload_shedding', elu, lagMs },
+        { event: 'overload_shedding', elu, lagMs, backlog },
         'overloaded: refusing a share of new INVITEs (503)',
       );
     else if (prev > 0 && fraction === 0)

@@ -881,7 +881,7 @@ const overload = object<OverloadConfig>(
     eluHighPercent: defaulted(
       integer({ min: 1, max: 100 }),
       95,
-      'Event-loop utilisation (percent of a sample period busy) from which the refused share grows.',
+      'Event-loop utilisation (percent of a sample period busy) from which the refused share grows (with a UDP backlog past backlog_high_percent, where it can be read).',
     ),
     eluLowPercent: defaulted(
       integer({ min: 0, max: 99 }),
@@ -892,6 +892,21 @@ const overload = object<OverloadConfig>(
       integer({ min: 1, max: 60_000 }),
       100,
       'Event-loop lateness (ms) from which the refused share grows whatever the utilisation.',
+    ),
+    udpBacklog: defaulted(
+      boolean(),
+      true,
+      'Require a UDP receive backlog (from /proc/net/udp, where it can be read) as well as a saturated event loop before refusing; false: utilisation and lateness alone.',
+    ),
+    backlogHighPercent: defaulted(
+      integer({ min: 1, max: 100 }),
+      5,
+      'UDP receive backlog (percent of the socket receive buffer) from which a saturated event loop counts as overloaded.',
+    ),
+    backlogLowPercent: defaulted(
+      integer({ min: 0, max: 99 }),
+      1,
+      'UDP receive backlog under which the refused share shrinks again, whatever the utilisation.',
     ),
     retryAfterS: defaulted(
       integer({ min: 1, max: 3600 }),
@@ -915,6 +930,16 @@ const overload = object<OverloadConfig>(
           [...at, 'elu_low_percent'],
           'conflict',
           `must be below elu_high_percent (${o.eluHighPercent})`,
+        );
+      if (
+        o.backlogLowPercent !== undefined &&
+        o.backlogHighPercent !== undefined &&
+        o.backlogLowPercent >= o.backlogHighPercent
+      )
+        ctx.report(
+          [...at, 'backlog_low_percent'],
+          'conflict',
+          `must be below backlog_high_percent (${o.backlogHighPercent})`,
         );
     },
   },

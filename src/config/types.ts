@@ -287,6 +287,10 @@ export interface OverloadConfig {
   readonly eluHighPercent: number;
   readonly eluLowPercent: number;
   readonly lagHighMs: number;
+  /** Read the UDP receive backlog (src/app/udp-backlog.ts); false: utilisation and lateness alone. */
+  readonly udpBacklog: boolean;
+  readonly backlogHighPercent: number;
+  readonly backlogLowPercent: number;
   readonly retryAfterS: number;
   readonly retryAfterJitterS: number;
 }

@@ -7,11 +7,12 @@ export interface OverloadMetricsStats {
   readonly fraction: number;
   readonly elu: number;
   readonly lagSeconds: number;
+  readonly backlog: number;
 }
 
 /**
  * Overload control (docs/metrics.md): new INVITEs refused with 503 because the event loop was saturated, the
- * share refused now, and the two signals it is decided from. All pulled at scrape time: the call path keeps a
+ * share refused now, and the three signals it is decided from. All pulled at scrape time: the call path keeps a
  * plain count. In cluster mode the primary sums the counter and shows each gauge's maximum over the workers.
  */
 export function createOverloadMetrics(
@@ -40,6 +41,15 @@ export function createOverloadMetrics(
     aggregator: 'max',
     collect() {
       this.set(stats()?.elu ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'stirgate_udp_receive_backlog_ratio',
+    help: 'The fullest UDP socket receive queue at the last overload sample, 0..1 of its buffer.',
+    registers,
+    aggregator: 'max',
+    collect() {
+      this.set(stats()?.backlog ?? 0);
     },
   });
   new Gauge({

@@ -92,6 +92,11 @@ export class TransportLayer {
   }
 
   /** A UDP datagram another cluster worker read on our shared socket `local`; false if no such socket. */
+  /** The UDP sockets' addresses and receive buffers (src/app/udp-backlog.ts). */
+  udpReceiveBuffers(): { local: Endpoint; bufferBytes: number }[] {
+    return this.#udp.receiveBuffers();
+  }
+
   receiveDatagram(local: Endpoint, datagram: Buffer, remote: Endpoint): boolean {
     if (this.#closing !== undefined) return false;
     return this.#udp.receive(local, datagram, remote);

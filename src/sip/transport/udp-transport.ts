@@ -66,6 +66,19 @@ export class UdpTransport {
     return this.#listeners.map((l) => l.local);
   }
 
+  /** Each socket's address and receive buffer as the kernel set it (overload control reads their backlog). */
+  receiveBuffers(): { local: Endpoint; bufferBytes: number }[] {
+    const out: { local: Endpoint; bufferBytes: number }[] = [];
+    for (const l of this.#listeners) {
+      try {
+        out.push({ local: l.local, bufferBytes: l.socket.getRecvBufferSize() });
+      } catch {
+        // A socket closing: nothing to report for it.
+      }
+    }
+    return out;
+  }
+
   /**
    * Bind a socket; resolves with the bound endpoint (the real port when `port` is 0).
    *

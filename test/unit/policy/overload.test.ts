@@ -13,7 +13,14 @@ import {
   shouldShed,
 } from '../../../src/policy/overload.js';
 
-const limits: OverloadLimits = { enabled: true, eluHigh: 0.95, eluLow: 0.85, lagHighMs: 100 };
+const limits: OverloadLimits = {
+  enabled: true,
+  eluHigh: 0.95,
+  eluLow: 0.85,
+  lagHighMs: 100,
+  backlogHigh: 0.05,
+  backlogLow: 0.01,
+};
 const HOT: OverloadSample = { elu: 0.99, lagMs: 0 };
 
 /** The fractions after each of `samples`, from `from`. */
@@ -36,7 +43,7 @@ describe('nextOverloadState', () => {
     ).toEqual(CALM);
   });
 
-  it('rows 2-3: a saturated loop raises the fraction after HOT_SAMPLES in a row, quickly, never to 1', () => {
+  it('rows 2-3 (no backlog reading): a saturated loop raises the fraction after HOT_SAMPLES in a row, quickly, never to 1', () => {
     const seen = run(CALM, Array(100).fill(HOT));
     expect(seen.slice(0, HOT_SAMPLES - 1)).toEqual(Array(HOT_SAMPLES - 1).fill(0));
     expect(seen[HOT_SAMPLES - 1]).toBeCloseTo(INCREASE, 9);
@@ -67,6 +74,36 @@ describe('nextOverloadState', () => {
       samples++;
     }
     expect(samples).toBe(Math.ceil(MAX_FRACTION / DECREASE));
+  });
+
+  it('with a backlog reading: a saturated loop with nothing queued is not overloaded (CPU contention)', () => {
+    // 100 % busy, 3 % of the receive buffer queued: the element keeps up.
+    expect(run(CALM, Array(10).fill({ elu: 1, lagMs: 10, backlog: 0.03 }))).toEqual(Array(10).fill(0));
+    // The same loop with datagrams piling up is, after HOT_SAMPLES.
+    expect(run(CALM, Array(HOT_SAMPLES).fill({ elu: 1, lagMs: 10, backlog: 0.05 })).at(-1)).toBeCloseTo(
+      INCREASE,
+      9,
+    );
+    // A queue with a loop that is not saturated is a burst being served: not hot.
+    expect(run(CALM, Array(10).fill({ elu: 0.5, lagMs: 1, backlog: 0.5 }))).toEqual(Array(10).fill(0));
+    // Row 4: the queue drained, the fraction shrinks even while utilisation stays at 100 %.
+    expect(
+      nextOverloadState({ fraction: 0.5, streak: 5 }, { elu: 1, lagMs: 5, backlog: 0.01 }, limits),
+    ).toEqual({
+      fraction: 0.5 - DECREASE,
+      streak: 0,
+    });
+    // Row 5: a saturated loop between the backlog marks: hold.
+    expect(
+      nextOverloadState({ fraction: 0.5, streak: 5 }, { elu: 1, lagMs: 5, backlog: 0.03 }, limits),
+    ).toEqual({
+      fraction: 0.5,
+      streak: 0,
+    });
+    // Lateness is hot whatever the backlog.
+    expect(run(CALM, Array(HOT_SAMPLES).fill({ elu: 0.3, lagMs: 150, backlog: 0 })).at(-1)).toBeGreaterThan(
+      0,
+    );
   });
 
   it('row 5: between the marks the fraction holds and the streak resets', () => {
