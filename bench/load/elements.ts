@@ -15,6 +15,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NODE_FLAGS } from '../../src/node-flags.js';
+import { UDP_SOCKET_BUFFER_BYTES } from '../../src/sip/transport/udp-transport.js';
 import {
   type Managed,
   processTree,
@@ -127,6 +128,10 @@ export async function startKamailio(o: ElementOptions): Promise<Element> {
     String(o.kamailioShmMb),
     '-M',
     '16',
+    // The same UDP receive buffer as Stirgate asks for (udp-transport.ts): Kamailio's auto-probing otherwise stops
+    // at its default maxbuffer (256 KiB), and a smaller queue drops bursts that a larger one absorbs.
+    '-b',
+    String(UDP_SOCKET_BUFFER_BYTES),
     '-l',
     `udp:127.0.0.1:${o.port}`,
     '-A',

@@ -2,8 +2,10 @@
  * The load bench's side-by-side table (printed) and the "Load" section of docs/performance.md (written
  * between `<!-- load:start -->` and `<!-- load:end -->`; every other section is left as it is).
  */
+
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { UDP_SOCKET_BUFFER_BYTES } from '../../src/sip/transport/udp-transport.js';
 import type { ProfileSummary } from './cpu-profile.js';
 import type { Mode } from './elements.js';
 import type { HeapClass } from './heap-snapshot.js';
@@ -407,7 +409,7 @@ export function renderReport(r: LoadReport): string[] {
       `${e.loadEnd.map((x) => x.toFixed(2)).join(' ')} at end; node ${e.node}, Kamailio ${e.kamailio} + libsecsipid ` +
       `${e.libsecsipid} (\`-n ${r.settings.kamailioWorkers} -m ${r.settings.kamailioShmMb}\`), Stirgate \`workers: ${workersOf(r)}\`` +
       `${workersOf(r) > 1 ? ` (cluster primary + ${workersOf(r)} SIP worker processes)` : ' (one process)'}, SIPp ${e.sipp}, \`ulimit -n\` ${e.openFiles}, ` +
-      `UDP receive buffer default ${int(e.rmemDefault)} bytes (max ${int(e.rmemMax)}); ${r.elapsedS} s in all` +
+      `UDP receive buffer default ${int(e.rmemDefault)} bytes (max ${int(e.rmemMax)}; both elements ask for ${int(UDP_SOCKET_BUFFER_BYTES)}: Kamailio \`-b\`); ${r.elapsedS} s in all` +
       `${r.settings.quick ? ' (**--quick**: short steps, indicative only)' : ''}` +
       `${r.settings.stirgateRcvbuf > 0 ? ` (**experiment**: Stirgate's UDP sockets given SO_RCVBUF ${int(r.settings.stirgateRcvbuf)} by the bench probe)` : ''}.`,
     '',

@@ -10,7 +10,7 @@ import { publish } from './transport-events.js';
 import { type DatagramSteer, type Endpoint, type Flow, TransportError } from './types.js';
 
 /** SO_RCVBUF / SO_SNDBUF asked for on every UDP socket. */
-const UDP_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+export const UDP_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** A cluster worker's own UDP socket (next to a shared one) could not be bound. */
 export class OwnPortError extends StirgateError<'own_port_unavailable'> {
