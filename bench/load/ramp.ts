@@ -19,12 +19,20 @@ export interface RampResult {
   readonly half: StepResult | undefined;
   /** SIPp to SIPp at the same rate and with the same caller scenario. */
   readonly direct: StepResult | undefined;
+  /**
+   * Passing steps at the fixed rates (FIXED_RATES at or under the maximum), for CPU per call at equal load:
+   * a steadier comparison on a shared machine than the maxima.
+   */
+  readonly fixed: readonly StepResult[];
   /** Whether Kamailio/Stirgate fetched the certificate (verify: from the bench's x5u server). */
   readonly x5uFetches: number;
   readonly notes: readonly string[];
 }
 
 const round50 = (n: number) => Math.max(50, Math.round(n / 50) * 50);
+
+/** Rates at which CPU per call is reported for both elements (issue 19). */
+export const FIXED_RATES = [500, 1000, 1500] as const;
 
 export async function ramp(
   ctx: Context,
@@ -98,6 +106,18 @@ export async function ramp(
     if (r.pass) maxRate = rate;
     else firstFail = rate;
   }
+  // CPU per call at the fixed rates the element sustains: reuse a passing step at that rate, else measure one.
+  for (const rate of FIXED_RATES) {
+    if (rate > maxRate || steps.some((x) => x.rate === rate && x.pass)) continue;
+    if (left(ctx, stepsDeadlineS) < stepCost) {
+      notes.push(`time budget: no fixed-rate step at ${rate}/s`);
+      continue;
+    }
+    await step(rate, 'fixed-');
+  }
+  const fixed = FIXED_RATES.map((rate) => steps.find((x) => x.rate === rate && x.pass)).filter(
+    (x): x is StepResult => x !== undefined,
+  );
   // Latency and signing core at half of the maximum: reuse a passing step at that rate, else measure one.
   let half: StepResult | undefined;
   if (maxRate > 0) {
@@ -141,6 +161,7 @@ export async function ramp(
     firstFail,
     half,
     direct,
+    fixed,
     x5uFetches: ctx.x5uFetches.count - fetches0,
     notes,
   };

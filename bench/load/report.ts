@@ -12,7 +12,7 @@ import type { HeapClass } from './heap-snapshot.js';
 import type { MemoryResult } from './memory.js';
 import type { ElementProbe } from './probe-merge.js';
 import type { ProfileResult, RawCrypto } from './profile.js';
-import type { RampResult } from './ramp.js';
+import { FIXED_RATES, type RampResult } from './ramp.js';
 import type { Environment } from './run.js';
 import type { StepResult } from './step.js';
 
@@ -144,8 +144,23 @@ function summaryTable(r: LoadReport): string[] {
       `| ${mode}: INVITE→200 p50 / p99 at half of max, ms | ${lat(k)} | ${lat(s)} | | |`,
       `| ${mode}: same rate SIPp→SIPp direct, ms | ${lat(k, true)} | ${lat(s, true)} | | |`,
     );
+    // CPU per call at equal load (issue 19): the element's cores over the step divided by the rate.
+    for (const rate of FIXED_RATES) {
+      const kc = perCallUs(k, rate);
+      const sc = perCallUs(s, rate);
+      lines.push(
+        `| ${mode}: element CPU per call at ${int(rate)} calls/s, µs | ${kc === undefined ? '-' : int(kc)} | ${sc === undefined ? '-' : int(sc)} | ` +
+          `${kc !== undefined && sc !== undefined ? `${(sc / kc).toFixed(2)}×` : '-'} | ≤ 1.0× |`,
+      );
+    }
   }
   return lines;
+}
+
+/** The element's CPU per call (µs of CPU time) in the ramp's passing step at `rate`, if there is one. */
+function perCallUs(ramp: RampResult | undefined, rate: number): number | undefined {
+  const step = ramp?.fixed?.find((x) => x.rate === rate);
+  return step === undefined ? undefined : (step.cpu.element / rate) * 1e6;
 }
 
 function cpu(s: StepResult | undefined): string {
