@@ -9,7 +9,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type BinaryProcess, childPids, ensureBuilt, spawnBinary } from '../support/binary.js';
+import {
+  type BinaryProcess,
+  callsActive,
+  childPids,
+  ensureBuilt,
+  killBinary,
+  spawnBinary,
+} from '../support/binary.js';
 import { freePort } from '../support/ports.js';
 import { runSipp, type SippResult, scenarioPath, sippAvailable, startSippServer } from '../support/sipp.js';
 
@@ -20,11 +27,7 @@ if (!HAVE_SIPP)
 let dir: string | undefined;
 let bin: BinaryProcess | undefined;
 afterEach(async () => {
-  if (bin !== undefined && bin.child.exitCode === null && bin.child.signalCode === null) {
-    for (const pid of childPids(bin.child.pid!)) process.kill(pid, 'SIGKILL');
-    bin.child.kill('SIGKILL');
-    await bin.exited;
-  }
+  await killBinary(bin);
   bin = undefined;
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   dir = undefined;
@@ -61,12 +64,6 @@ log: { level: info }
 
 function describeRun(r: SippResult): string {
   return `exit ${r.exitCode}, ${r.successful} ok, ${r.failed} failed\n${(r.errorLog ?? '').slice(0, 2000)}`;
-}
-
-async function callsActive(port: number): Promise<number> {
-  const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = body.split('\n').find((l) => l.startsWith('stirgate_calls_active '));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 async function until(what: string, ready: () => Promise<boolean>, ms = 5_000): Promise<void> {

@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type BinaryProcess, childPids, ensureBuilt, spawnBinary } from '../support/binary.js';
+import { type BinaryProcess, callsActive, ensureBuilt, killBinary, spawnBinary } from '../support/binary.js';
 import { freePort } from '../support/ports.js';
 import { runSipp, type SippResult, scenarioPath, sippAvailable, startSippServer } from '../support/sipp.js';
 
@@ -26,11 +26,7 @@ const RELOAD_EVERY_MS = 250;
 let dir: string | undefined;
 let bin: BinaryProcess | undefined;
 afterEach(async () => {
-  if (bin !== undefined && bin.child.exitCode === null && bin.child.signalCode === null) {
-    for (const pid of childPids(bin.child.pid!)) process.kill(pid, 'SIGKILL');
-    bin.child.kill('SIGKILL');
-    await bin.exited;
-  }
+  await killBinary(bin);
   bin = undefined;
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   dir = undefined;
@@ -58,12 +54,6 @@ admin: { listen: "" }
 traceback: { enabled: false }
 log: { level: info }
 `;
-}
-
-async function callsActive(port: number): Promise<number> {
-  const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = body.split('\n').find((l) => l.startsWith('stirgate_calls_active '));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 const retransmissions = (r: SippResult) => Number(r.stats['Retransmissions(C)'] ?? Number.NaN);

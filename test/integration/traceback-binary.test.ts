@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type BinaryProcess, childPids, ensureBuilt, spawnBinary } from '../support/binary.js';
+import { type BinaryProcess, ensureBuilt, killBinary, spawnBinary } from '../support/binary.js';
 import { freePort } from '../support/ports.js';
 import { runSipp, type SippResult, scenarioPath, sippAvailable, startSippServer } from '../support/sipp.js';
 
@@ -24,11 +24,7 @@ const FLUSH_MS = 200;
 let dir: string | undefined;
 let bin: BinaryProcess | undefined;
 afterEach(async () => {
-  if (bin !== undefined && bin.child.exitCode === null && bin.child.signalCode === null) {
-    for (const pid of childPids(bin.child.pid!)) process.kill(pid, 'SIGKILL');
-    bin.child.kill('SIGKILL');
-    await bin.exited;
-  }
+  await killBinary(bin);
   bin = undefined;
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   dir = undefined;

@@ -109,3 +109,17 @@ export function childPids(pid: number): number[] {
   }
   return out;
 }
+
+/** SIGKILL a binary that is still running, its cluster workers first, and wait for it (test cleanup). */
+export async function killBinary(bin: BinaryProcess | undefined): Promise<void> {
+  if (bin === undefined || bin.child.exitCode !== null || bin.child.signalCode !== null) return;
+  for (const pid of childPids(bin.child.pid!)) process.kill(pid, 'SIGKILL');
+  bin.child.kill('SIGKILL');
+  await bin.exited;
+}
+
+/** `stirgate_calls_active` from the element's /metrics on 127.0.0.1:`port` (0 when the series is absent). */
+export async function callsActive(port: number): Promise<number> {
+  const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return Number(/^stirgate_calls_active (\S+)$/m.exec(body)?.[1] ?? 0);
+}
