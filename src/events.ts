@@ -268,9 +268,14 @@ export interface ClusterDatagramEvent {
   readonly outcome: 'forwarded' | 'received' | 'owner_unavailable' | 'rejected' | 'too_large';
 }
 
-/** A replay check against the primary's shared store: answered, or no answer in time. */
+/**
+ * Cluster replay checks (src/cluster/). `replay.cluster_check: ask_primary`: each check answered by the
+ * primary's shared store, or not in time. `broadcast`: each key a worker recorded, shared with the others
+ * through the primary or not (no primary); `late_replay`: the primary saw a key a second time, from a worker
+ * that had not yet learnt it (the token set up a call in two workers).
+ */
 export interface ClusterReplayEvent {
-  readonly outcome: 'answered' | 'timeout';
+  readonly outcome: 'answered' | 'timeout' | 'shared' | 'unshared' | 'late_replay';
 }
 
 export const clusterChannels: {

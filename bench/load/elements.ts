@@ -66,7 +66,12 @@ export interface ElementOptions {
   readonly stirgateRcvbuf: number;
   /** Stirgate only: extra node flags (--cpu-prof, --expose-gc). */
   readonly nodeFlags?: readonly string[];
+  /** Stirgate only, verify: `stir.verification.signature_check` (absent: Stirgate's default). */
+  readonly signatureCheck?: SignatureCheck;
 }
+
+/** `stir.verification.signature_check`: where the ES256 check runs. */
+export type SignatureCheck = 'event_loop' | 'threadpool';
 
 export interface Element {
   readonly kind: ElementKind;
@@ -219,6 +224,7 @@ export function stirgateConfig(o: ElementOptions): string {
       `      allowed_ports: [${o.x5uPort}]`,
       '      allow_cidrs: [127.0.0.1/32]',
     );
+    if (o.signatureCheck !== undefined) lines.push(`    signature_check: ${o.signatureCheck}`);
   }
   lines.push(
     `data_dir: ${join(o.dir, 'data')}`,

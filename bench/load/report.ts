@@ -14,6 +14,7 @@ import type { ElementProbe } from './probe-merge.js';
 import type { ProfileResult, RawCrypto } from './profile.js';
 import { FIXED_RATES, type RampResult } from './ramp.js';
 import type { Environment } from './run.js';
+import { type SignatureCheckResult, signatureCheckLines } from './signature-check.js';
 import type { StepResult } from './step.js';
 
 export interface LoadReport {
@@ -45,6 +46,8 @@ export interface LoadReport {
     /** Heap after a full GC, seconds after the calls ended. */
     readonly afterEnd: readonly { readonly s: number; readonly heapBytes: number }[];
   };
+  /** Verification with the signature check on the event loop and on the threadpool, alternated. */
+  readonly signatureCheck?: SignatureCheckResult;
   readonly profiles: readonly ProfileResult[];
   readonly elapsedS: number;
 }
@@ -444,6 +447,7 @@ export function renderReport(r: LoadReport): string[] {
   if (fetches)
     notes.push(`- x5u fetches from the bench's certificate server during the verify ramps: ${fetches}.`);
   if (notes.length) lines.push(...notes, '');
+  lines.push(...signatureCheckLines(r.signatureCheck));
   lines.push('All steps:', '', ...stepsTable(r), '', ...internalsTable(r));
   lines.push(...diagnosisLines(r), ...heapLines(r));
   for (const p of r.profiles) lines.push(...profileLines(p), '');

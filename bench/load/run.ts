@@ -36,6 +36,7 @@ import { type ProfileResult, profile, rawCrypto } from './profile.js';
 import { type RampResult, ramp } from './ramp.js';
 import { type LoadReport, printReport, writeDocSection } from './report.js';
 import { type Context, left, log, settings } from './settings.js';
+import { SIGNATURE_CHECK_RATE, signatureCheckRun } from './signature-check.js';
 
 // --- x5u server and environment ----------------------------------------------------------------------------
 
@@ -181,7 +182,11 @@ async function main(): Promise<number> {
   const ramps: RampResult[] = [];
   const modes = (['sign', 'verify'] as const).filter((m) => s.phases.has(m));
   // Kept for what follows the ramps: held calls (+ heap snapshots if over target), profiles, the report.
-  const reserveS = (s.phases.has('memory') ? 180 : 0) + (s.quick ? 0 : 2 * 40) + 20;
+  const reserveS =
+    (s.phases.has('memory') ? 180 : 0) +
+    (s.phases.has('signature-check') ? 4 * (s.latencyS + 15) : 0) +
+    (s.quick ? 0 : 2 * 40) +
+    20;
   const rampCount = modes.length * s.elements.length;
   let i = 0;
   for (const mode of s.profileAt === undefined ? modes : []) {
@@ -191,6 +196,11 @@ async function main(): Promise<number> {
       ramps.push(await ramp(ctx, kind, mode, deadlineS));
     }
   }
+  // Issue 19: verification's tail with the ES256 check on the loop and on the threadpool, at 1,000 calls/s.
+  const signatureCheck =
+    s.phases.has('signature-check') && s.elements.includes('stirgate')
+      ? await signatureCheckRun(ctx, SIGNATURE_CHECK_RATE)
+      : undefined;
   const mem = s.phases.has('memory')
     ? await memoryRun(ctx, { calls: s.heldCalls, rate: s.heldRate, heap: false })
     : undefined;
@@ -245,6 +255,7 @@ async function main(): Promise<number> {
     raw,
     ramps,
     ...(mem !== undefined ? { memory: mem } : {}),
+    ...(signatureCheck !== undefined ? { signatureCheck } : {}),
     ...(memHeap?.heapPerCall !== undefined
       ? {
           heapPerCall: {

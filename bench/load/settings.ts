@@ -7,7 +7,7 @@ import type { StepResult } from './step.js';
 
 // --- settings ---------------------------------------------------------------------------------------------
 
-export type Phase = 'sign' | 'verify' | 'memory';
+export type Phase = 'sign' | 'verify' | 'memory' | 'signature-check';
 
 export interface Settings {
   readonly quick: boolean;
@@ -56,9 +56,10 @@ export function settings(argv: readonly string[]): Settings {
     throw new Error(`unknown argument(s): ${unknown.join(' ')} (see bench/load/README.md)`);
   const quick = flag('quick');
   const list = (v: string | undefined) => v?.split(',').filter((x) => x !== '');
-  const phases = new Set((list(value('only')) ?? ['sign', 'verify', 'memory']) as Phase[]);
+  const phases = new Set((list(value('only')) ?? ['sign', 'verify', 'signature-check', 'memory']) as Phase[]);
   for (const p of phases)
-    if (!['sign', 'verify', 'memory'].includes(p)) throw new Error(`--only: unknown phase ${p}`);
+    if (!['sign', 'verify', 'memory', 'signature-check'].includes(p))
+      throw new Error(`--only: unknown phase ${p}`);
   const elements = (list(value('elements')) ?? ['stirgate', 'kamailio']) as ElementKind[];
   for (const e of elements)
     if (e !== 'kamailio' && e !== 'stirgate') throw new Error(`--elements: unknown element ${e}`);

@@ -339,6 +339,7 @@ export async function startElement(
   mode: Mode,
   uasPort: number,
   nodeFlags?: readonly string[],
+  variant?: Pick<ElementOptions, 'signatureCheck'>,
 ): Promise<Element> {
   const dir = join(ctx.tmp, 'elements', `${kind}-${mode}-${Date.now()}`);
   await mkdir(dir, { recursive: true });
@@ -370,6 +371,7 @@ export async function startElement(
     traceback: ctx.s.traceback,
     stirgateRcvbuf: ctx.s.stirgateRcvbuf,
     ...(nodeFlags !== undefined ? { nodeFlags } : {}),
+    ...variant,
   };
   return kind === 'kamailio' ? startKamailio(o) : startStirgate(o);
 }
@@ -381,8 +383,9 @@ export async function freshElement(
   mode: Mode,
   uasPort: number,
   nodeFlags?: readonly string[],
+  variant?: Pick<ElementOptions, 'signatureCheck'>,
 ): Promise<Element> {
-  const el = await startElement(ctx, kind, mode, uasPort, nodeFlags);
+  const el = await startElement(ctx, kind, mode, uasPort, nodeFlags, variant);
   await runStep(ctx, {
     label: `${kind}-${mode}-warmup-${Date.now()}`,
     mode,

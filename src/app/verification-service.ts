@@ -69,6 +69,7 @@ export async function createVerification(
     x5uPolicy: policy,
     maxAgeS: v.maxAgeS,
     maxFutureSkewS: v.maxFutureSkewS,
+    signatureCheck: v.signatureCheck,
   });
   return { verifier, certCache };
 }

@@ -19,6 +19,7 @@ import { createTracebackMetrics, metricsHandler } from '../metrics/start-metrics
 import { type Controls, EMPTY_CONTROLS, LiveValue } from '../policy/controls.js';
 import { MemoryReplayStore } from '../stir/replay-store.js';
 import type { TracebackStore } from '../traceback/store.js';
+import { recordWorkerKeys } from './broadcast-replay-store.js';
 import { ElementAdmission } from './element-admission.js';
 import {
   ENV_CLUSTER_TOKEN,
@@ -300,6 +301,8 @@ export async function runPrimary(
       switch (msg.t) {
         case 'sg:forward_port':
           slot.port = msg.port;
+          // A restarted worker's copy of the replay store, before it takes calls (IPC keeps the order).
+          sendReplaySnapshot(w, replay);
           // Before the peers: the worker starts its element only once it has both.
           w.send({ t: 'sg:controls', controls: controls.current } satisfies PrimaryToWorker);
           // First start: peers once every worker has a port; a restart: tell everyone at once.
@@ -324,6 +327,19 @@ export async function runPrimary(
         case 'sg:replay': {
           const seen = replay.seen(msg.key, msg.ttlMs);
           if (w.isConnected()) w.send({ t: 'sg:replay', id: msg.id, seen } satisfies PrimaryToWorker);
+          break;
+        }
+        case 'sg:replay_seen': {
+          const late = recordWorkerKeys(replay, msg);
+          if (late.length > 0)
+            logger.warn(
+              { worker: slot.index, keys: late, event: 'late_replay' },
+              'PASSporT used in two workers before its first use reached the second (each set up a call)',
+            );
+          const learn = { t: 'sg:replay_learn', keys: msg.keys, ttlMs: msg.ttlMs } satisfies PrimaryToWorker;
+          // Every worker that has had its snapshot (it sent its forwarding port), ready or still starting.
+          for (const other of slots)
+            if (other !== slot && other.port !== 0 && other.worker?.isConnected()) other.worker.send(learn);
           break;
         }
         case 'sg:metrics':
@@ -436,4 +452,15 @@ export async function runPrimary(
     stop: () => stopAll(0),
     stopNow: () => stopAll(0, true),
   };
+}
+
+/** Keys per `sg:replay_snapshot` message: a full store (100,000 keys by default) goes in a few messages. */
+const SNAPSHOT_CHUNK = 10_000;
+
+function sendReplaySnapshot(w: Worker, replay: MemoryReplayStore): void {
+  const entries = replay.entries();
+  for (let i = 0; i < entries.length; i += SNAPSHOT_CHUNK) {
+    const chunk = entries.slice(i, i + SNAPSHOT_CHUNK);
+    w.send({ t: 'sg:replay_snapshot', entries: chunk } satisfies PrimaryToWorker);
+  }
 }

@@ -17,6 +17,7 @@ import type { Config } from '../config/index.js';
 import type { TracebackEvent } from '../events.js';
 import type { PolicyRefusalCause } from '../policy/admission-counters.js';
 import type { Controls, CustomerLimits } from '../policy/controls.js';
+import type { ReplaySeen } from './broadcast-replay-store.js';
 
 /** Environment a worker is forked with. */
 export const ENV_WORKER_INDEX = 'STIRGATE_WORKER_INDEX';
@@ -27,6 +28,8 @@ export type WorkerToPrimary =
   | { readonly t: 'sg:ready'; readonly endpoints: readonly string[] }
   | { readonly t: 'sg:startup_failed'; readonly message: string }
   | { readonly t: 'sg:replay'; readonly id: number; readonly key: string; readonly ttlMs: number }
+  /** `replay.cluster_check: broadcast`: keys this worker recorded since its last batch. */
+  | ReplaySeen
   | {
       readonly t: 'sg:metrics';
       readonly id: number;
@@ -66,6 +69,10 @@ export type PrimaryToWorker =
   /** Forwarding port of each worker by index; 0 while that worker is (re)starting. */
   | { readonly t: 'sg:peers'; readonly ports: readonly number[] }
   | { readonly t: 'sg:replay'; readonly id: number; readonly seen: boolean }
+  /** Another worker's recorded keys, for this worker's copy of the replay store. */
+  | { readonly t: 'sg:replay_learn'; readonly keys: readonly string[]; readonly ttlMs: number }
+  /** A (re)started worker's copy of the replay store: every key the primary holds, with the time it has left. */
+  | { readonly t: 'sg:replay_snapshot'; readonly entries: readonly (readonly [string, number])[] }
   | { readonly t: 'sg:metrics'; readonly id: number }
   | { readonly t: 'sg:controls'; readonly controls: Controls }
   | { readonly t: 'sg:lease'; readonly id: number; readonly result: LeaseResult }

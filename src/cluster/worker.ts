@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import { type Controls, EMPTY_CONTROLS, LiveValue } from '../policy/controls.js';
 import { generateCallId } from '../sip/message/build.js';
+import { BroadcastReplayStore } from './broadcast-replay-store.js';
 import { callIdOwnedBy } from './call-id-owner.js';
 import { DatagramSteering } from './datagram-steering.js';
 import { IpcAdmissionCounters } from './ipc-admission-counters.js';
@@ -48,7 +49,11 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
     return 1;
   }
   const steering = await DatagramSteering.open(index, workers, token);
-  const replay = new IpcReplayStore((m) => send(m));
+  const replayConfig = config.stir.verification.replay;
+  const replay =
+    replayConfig.clusterCheck === 'ask_primary'
+      ? new IpcReplayStore((m) => send(m))
+      : new BroadcastReplayStore((m) => send(m), replayConfig.maxEntries);
   const admission = new IpcAdmissionCounters(send, workers);
   const controls = new LiveValue<Controls>(EMPTY_CONTROLS);
   let registry: Registry | undefined;
@@ -100,7 +105,13 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
           peersKnown();
           break;
         case 'sg:replay':
-          replay.answer(msg.id, msg.seen);
+          if (replay instanceof IpcReplayStore) replay.answer(msg.id, msg.seen);
+          break;
+        case 'sg:replay_learn':
+          if (replay instanceof BroadcastReplayStore) replay.learn(msg.keys, msg.ttlMs);
+          break;
+        case 'sg:replay_snapshot':
+          if (replay instanceof BroadcastReplayStore) replay.learnEntries(msg.entries);
           break;
         case 'sg:controls':
           // Whole values, in the order sent; an older one (never expected on one channel) is ignored.

@@ -747,9 +747,19 @@ const stirVerification = object<VerificationConfig>({
         100000,
         'PASSporTs remembered within the freshness window.',
       ),
+      clusterCheck: defaulted(
+        oneOf(['broadcast', 'ask_primary']),
+        'broadcast',
+        "workers > 1: broadcast checks the worker's copy of the store on the call's own loop and shares new keys through the primary (a token used in two workers within ~1 ms sets up one call in each, counted as late_replay); ask_primary waits for the primary's answer on every call (exact, one IPC round trip per INVITE).",
+      ),
     }),
     {},
     'Replay detection.',
+  ),
+  signatureCheck: defaulted(
+    oneOf(['event_loop', 'threadpool']),
+    'event_loop',
+    'Where the ES256 signature check runs: event_loop (synchronous, ~0.1 ms, no queue) or threadpool (libuv pool shared with file I/O; docs/performance.md).',
   ),
 });
 

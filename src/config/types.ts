@@ -220,7 +220,14 @@ export interface VerificationConfig {
   readonly x5u: X5uPolicyConfig;
   readonly cache: CertCacheConfig;
   readonly crlFile?: string;
-  readonly replay: { readonly store: 'memory'; readonly maxEntries: number };
+  readonly replay: {
+    readonly store: 'memory';
+    readonly maxEntries: number;
+    /** workers > 1: how the workers share what they have seen (src/cluster/broadcast-replay-store.ts). */
+    readonly clusterCheck: 'broadcast' | 'ask_primary';
+  };
+  /** Where the ES256 check runs: on the event loop, or on libuv's threadpool. */
+  readonly signatureCheck: 'event_loop' | 'threadpool';
 }
 
 export interface DevPkiConfig {

@@ -363,11 +363,11 @@ export function createStirgateMetrics(registry: Registry, opts: StirgateMetricsO
     clusterDatagrams.add(0, o);
   const clusterReplayChecks = new FastCounter(registry, {
     name: 'stirgate_cluster_replay_checks_total',
-    help: "Cluster mode: replay checks against the primary's shared store, by outcome (answered, timeout: treated as not seen).",
+    help: 'Cluster mode, replay detection shared between workers, by outcome: ask_primary checks answered or timed out (treated as not seen); broadcast keys shared with the other workers or not (no primary), and late_replay: a PASSporT used in two workers before its key reached the second.',
     labelNames: ['outcome'] as const,
   });
-  clusterReplayChecks.add(0, 'answered');
-  clusterReplayChecks.add(0, 'timeout');
+  for (const outcome of ['answered', 'timeout', 'shared', 'unshared', 'late_replay'] as const)
+    clusterReplayChecks.add(0, outcome);
 
   return {
     policyRefusals,

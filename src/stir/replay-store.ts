@@ -41,4 +41,14 @@ export class MemoryReplayStore implements ReplayStore {
   get size(): number {
     return this.#cache.size;
   }
+
+  /** Every key held, with the milliseconds it has left (for a cluster worker that starts with an empty copy). */
+  entries(): [key: string, ttlMs: number][] {
+    const out: [string, number][] = [];
+    for (const k of this.#cache.keys()) {
+      const left = this.#cache.getRemainingTTL(k);
+      if (left > 0) out.push([k, Math.ceil(left)]);
+    }
+    return out;
+  }
 }

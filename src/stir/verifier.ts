@@ -42,6 +42,12 @@ export interface VerifierOptions {
   readonly clock?: () => number;
   /** Default country code for national numbers (see canonicalizeTn); overridable per call. */
   readonly countryCode?: string;
+  /**
+   * Where the ES256 check runs. `event_loop` (default): synchronously, ~70-100 µs of CPU and no queue.
+   * `threadpool`: on libuv's pool, which the loop does not wait for but which is shared with file I/O and
+   * queues under load (docs/performance.md, "Where verification runs").
+   */
+  readonly signatureCheck?: 'event_loop' | 'threadpool';
 }
 
 /**
@@ -149,9 +155,19 @@ export function checkShakenClaims(p: Record<string, unknown>): ClaimsCheck {
   };
 }
 
-function verifyEs256(signingInput: string, signature: Buffer, key: KeyObject): Promise<boolean> {
+/** RFC 7518 §3.4: ES256 signature is R||S, 64 bytes (ieee-p1363), SHA-256. On the calling thread. */
+function verifyEs256Sync(signingInput: string, signature: Buffer, key: KeyObject): boolean {
+  return cryptoVerify(
+    'sha256',
+    Buffer.from(signingInput, 'latin1'),
+    { key, dsaEncoding: 'ieee-p1363' },
+    signature,
+  );
+}
+
+/** The same check on libuv's threadpool. */
+function verifyEs256Pool(signingInput: string, signature: Buffer, key: KeyObject): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    // RFC 7518 §3.4: ES256 signature is R||S, 64 bytes (ieee-p1363), SHA-256. Runs on the threadpool.
     cryptoVerify(
       'sha256',
       Buffer.from(signingInput, 'latin1'),
@@ -179,6 +195,7 @@ export class Verifier {
   readonly #maxFutureSkewS: number;
   readonly #clock: () => number;
   readonly #countryCode: string | undefined;
+  readonly #signatureOnPool: boolean;
   readonly #urlChecks = new Map<string, X5uUrlCheck>();
 
   constructor(opts: VerifierOptions) {
@@ -190,6 +207,7 @@ export class Verifier {
     this.#maxFutureSkewS = opts.maxFutureSkewS ?? VERIFIER_DEFAULTS.maxFutureSkewS;
     this.#clock = opts.clock ?? Date.now;
     this.#countryCode = opts.countryCode;
+    this.#signatureOnPool = opts.signatureCheck === 'threadpool';
   }
 
   /** Verify one request's Identity. Never rejects. Publishes `channels.verify`. */
@@ -295,8 +313,11 @@ export class Verifier {
     // 9. RFC 7515 §5.2 / RFC 7518 §3.4: ES256 over the signing input.
     if (jws.signature.length !== 64)
       return out('bad_signature', acc, `signature is ${jws.signature.length} bytes`);
-    if (!(await verifyEs256(signingInput, jws.signature, entry.cert.publicKey)))
-      return out('bad_signature', acc);
+    const key = entry.cert.publicKey;
+    const good = this.#signatureOnPool
+      ? await verifyEs256Pool(signingInput, jws.signature, key)
+      : verifyEs256Sync(signingInput, jws.signature, key);
+    if (!good) return out('bad_signature', acc);
 
     // 10. RFC 8224 §6.2 step 2 / ATIS-1000074 §5.3.1 step 4: orig vs calling, dest vs called, canonical.
     const calling = input.callingTn === undefined ? undefined : canonicalizeTn(input.callingTn, tnOpts);

@@ -1,7 +1,7 @@
 // Cluster mode (`workers: 2`, src/cluster/): the real binary forks two SIP workers sharing one UDP and one TCP
 // socket. SIPp calls complete through it whichever worker reads each datagram (steering by Call-ID), a
-// PASSporT replayed into a call owned by the other worker is still caught (the primary's shared replay
-// store, RFC 8224 §6.2.1), /metrics sums the workers, a killed worker is replaced, and SIGTERM stops all.
+// PASSporT replayed into a call owned by the other worker is still caught (each worker's copy of the replay
+// store, kept in step through the primary: src/cluster/broadcast-replay-store.ts, RFC 8224 §12.1), /metrics sums the workers, a killed worker is replaced, and SIGTERM stops all.
 import { createPrivateKey } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -218,6 +218,9 @@ describe.skipIf(!HAVE_SIPP)('cluster mode: two SIP workers behind one socket', (
     await basicCalls('t1', 50, 50);
   }, 60_000);
 
+  // The PASSporT the replay case used; the restart case replays it again into each worker.
+  let usedIdentity: string | undefined;
+
   it('catches a PASSporT replayed into a call owned by the other worker (shared replay store)', async () => {
     const signer = new Signer({
       privateKey: createPrivateKey(lab!.pki.spKeyPem),
@@ -236,6 +239,7 @@ describe.skipIf(!HAVE_SIPP)('cluster mode: two SIP workers behind one socket', (
       origid: 'c0ffee00-0000-4000-8000-000000000001',
     });
     if (!once.ok || !fresh.ok) throw new Error('signing failed');
+    usedIdentity = once.identity;
     const ids = [callIdOwnedByWorker(0), callIdOwnedByWorker(1), callIdOwnedByWorker(1)];
     const before = await metrics();
     const socket = await bound(REPLAY_IP);
@@ -253,7 +257,9 @@ describe.skipIf(!HAVE_SIPP)('cluster mode: two SIP workers behind one socket', (
     const delta = (k: string) => (m.get(k) ?? 0) - (before.get(k) ?? 0);
     expect(delta('stirgate_stir_verifications_total{code="replay",attest="A"}')).toBe(1);
     expect(delta('stirgate_stir_verifications_total{code="passed",attest="A"}')).toBe(2);
-    expect(delta('stirgate_cluster_replay_checks_total{outcome="answered"}')).toBe(3);
+    // replay.cluster_check: broadcast (default): the two passing tokens' keys were shared with the other worker.
+    expect(delta('stirgate_cluster_replay_checks_total{outcome="shared"}')).toBe(2);
+    expect(delta('stirgate_cluster_replay_checks_total{outcome="late_replay"}')).toBe(0);
     // Each B-leg left from its worker's own port (worker_udp_port_base + worker), with a B-leg Call-ID that
     // worker owns, so the callee's answers reach the worker holding the call directly.
     expect(lab!.busy.viaPorts.size).toBe(2); // the replayed INVITE was not forwarded
@@ -277,6 +283,22 @@ describe.skipIf(!HAVE_SIPP)('cluster mode: two SIP workers behind one socket', (
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(childPids(lab!.bin.child.pid!)).not.toContain(victim);
+    // The new worker got the primary's replay keys before its first call: the PASSporT used before the
+    // restart is a replay in either worker, refused by the worker itself (no late_replay at the primary).
+    if (usedIdentity !== undefined) {
+      const before = await metrics();
+      const socket = await bound(REPLAY_IP);
+      try {
+        expect(await invite(socket, callIdOwnedByWorker(0), usedIdentity)).toBe(438);
+        expect(await invite(socket, callIdOwnedByWorker(1), usedIdentity)).toBe(438);
+      } finally {
+        socket.close();
+      }
+      const m = await metrics();
+      const delta = (k: string) => (m.get(k) ?? 0) - (before.get(k) ?? 0);
+      expect(delta('stirgate_stir_verifications_total{code="replay",attest="A"}')).toBe(2);
+      expect(delta('stirgate_cluster_replay_checks_total{outcome="late_replay"}')).toBe(0);
+    }
     await basicCalls('u1', 100, 100);
   }, 60_000);
 

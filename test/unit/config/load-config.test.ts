@@ -90,7 +90,8 @@ describe('embedded default', () => {
         timeoutMs: 2000,
       },
       cache: { maxEntries: 1000, minTtlS: 60, maxTtlS: 86400, defaultTtlS: 3600, negativeTtlS: 30 },
-      replay: { store: 'memory', maxEntries: 100000 },
+      replay: { store: 'memory', maxEntries: 100000, clusterCheck: 'broadcast' },
+      signatureCheck: 'event_loop',
     });
     expect(c.unmatchedSource).toEqual({ action: 'reject', status: 403 });
     expect(c.dataDir).toBe('.stirgate');

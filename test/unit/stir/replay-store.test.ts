@@ -29,4 +29,18 @@ describe('MemoryReplayStore', () => {
     expect(s.seen('x', 1000)).toBe(false);
     expect(s.seen('x', 1000)).toBe(true);
   });
+
+  it('lists its keys with the time each has left, without the expired ones', () => {
+    let now = 1_700_000_000_000;
+    const s = new MemoryReplayStore({ max: 10, now: () => now });
+    s.seen('a', 10_000);
+    now += 4_000;
+    s.seen('b', 60_000);
+    s.seen('c', 1_000);
+    now += 2_000; // c has expired
+    expect(s.entries().sort()).toEqual([
+      ['a', 4_000],
+      ['b', 58_000],
+    ]);
+  });
 });

@@ -262,6 +262,22 @@ describe('Verifier: one case per VerifyCode', () => {
     expectCode(await v.verify(input([identity(short, fx.urls.good)])), 'bad_signature');
   });
 
+  // stir.verification.signature_check: the same answers wherever the ES256 check runs.
+  for (const signatureCheck of ['event_loop', 'threadpool'] as const) {
+    it(`signature_check ${signatureCheck}: a good token passes, a flipped bit is bad_signature`, async () => {
+      const v = fx.verifier({ signatureCheck });
+      const { jws, identity: good } = await signed();
+      expectCode(await v.verify(input([good])), 'passed');
+      const [h, p, s] = jws.split('.') as [string, string, string];
+      const sig = Buffer.from(s, 'base64url');
+      sig[40] = sig[40]! ^ 1;
+      expectCode(
+        await v.verify(input([identity(`${h}.${p}.${sig.toString('base64url')}`, fx.urls.good)])),
+        'bad_signature',
+      );
+    });
+  }
+
   it('orig_mismatch / dest_mismatch after canonicalisation', async () => {
     const v = fx.verifier();
     expectCode(
