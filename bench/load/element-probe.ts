@@ -21,7 +21,8 @@
  * plain listen would be shared through the primary and round-robin between the processes). The bench asks
  * every process and merges (probe-merge.ts); the snapshot carries the raw histogram buckets for that.
  * `GET /snapshot` (JSON), `GET /reset` (clears the histograms and counters, keeps the active-call count),
- * `GET /gc` (runs a full GC when node has --expose-gc, then answers like /snapshot), `GET /heap?file=PATH`
+ * `GET /gc` (runs a full GC when node has --expose-gc, then answers like /snapshot), `GET /gc-reduce` (the
+ * memory-reducing full GC V8 runs under memory pressure, then answers like /snapshot), `GET /heap?file=PATH`
  * (writes a V8 heap snapshot to PATH, for bench/load/heap-snapshot.ts; answers `{ "file": PATH }`).
  * Bench code only: nothing in src imports it.
  */
@@ -214,6 +215,14 @@ if (at !== undefined && at !== '') {
       gc = { count: 0, totalMs: 0, maxMs: 0 };
     } else if (path === '/gc') {
       (globalThis as { gc?: () => void }).gc?.();
+    } else if (path === '/gc-reduce') {
+      // What V8 does under memory pressure (and its memory reducer when the process goes quiet): a full GC
+      // that compacts and gives back the pages it can, not only marks and sweeps.
+      (globalThis as { gc?: (o: object) => void }).gc?.({
+        type: 'major',
+        execution: 'sync',
+        flavor: 'last-resort',
+      });
     } else if (path !== '/snapshot') {
       res.writeHead(404).end();
       return;

@@ -52,6 +52,15 @@ export interface MemoryResult {
   readonly steadyHeapGcBytes: number;
   readonly steadyRssPerCallBytes: number;
   readonly steadyHeapPerCallBytes: number;
+  /**
+   * After a memory-reducing full GC (V8's `last-resort` flavour: what it runs under memory pressure, compacting
+   * and giving back the pages the setup burst left half empty), same calls held. Absent in older reports.
+   */
+  readonly reducedRssKb?: number;
+  readonly reducedRssPerCallBytes?: number;
+  /** V8 heap reserved (heapTotal, summed over the processes) after the plain full GC and after the reducing one. */
+  readonly steadyHeapTotalBytes?: number;
+  readonly reducedHeapTotalBytes?: number;
   readonly successful: number;
   readonly failed: number;
   /** With heap snapshots: what grew per held call, by constructor. */
@@ -136,6 +145,15 @@ async function memory(ctx: Context, plan: MemoryPlan): Promise<MemoryResult> {
     // After the full GC: V8 returns the pages the setup burst made it grow (the heap's high-water mark).
     const steadyRssKb = await el.memoryKb();
     const steadyRssSumKb = await rssSum();
+    // The same calls after the GC V8 runs under memory pressure: pages the setup burst left half empty are
+    // compacted and given back, so what remains is what the established calls hold.
+    const reducedGc = await probe(el, 'gc-reduce');
+    await sleep(1000);
+    const reducedRssKb = await el.memoryKb();
+    log(
+      `  after a memory-reducing GC: ${what} ${(reducedRssKb / 1024).toFixed(1)} MiB, heap used ` +
+        `${((reducedGc?.memory.heapUsed ?? 0) / 1048576).toFixed(1)} of ${((reducedGc?.memory.heapTotal ?? 0) / 1048576).toFixed(1)} MiB`,
+    );
     const heldHeap = plan.heap ? await heapSnapshots(el, dir, 'held') : undefined;
     const mu = steadyGc?.memory;
     if (mu !== undefined)
@@ -197,6 +215,10 @@ async function memory(ctx: Context, plan: MemoryPlan): Promise<MemoryResult> {
       rssPerCallBytes: ((heldRssKb - idleRssKb) * 1024) / n,
       heapPerCallBytes: ((heldGc?.memory.heapUsed ?? 0) - (idleGc?.memory.heapUsed ?? 0)) / n,
       steadyAfterS: STEADY_AFTER_S,
+      reducedRssKb,
+      reducedRssPerCallBytes: ((reducedRssKb - idleRssKb) * 1024) / Math.max(1, steadyHeld),
+      reducedHeapTotalBytes: reducedGc?.memory.heapTotal ?? 0,
+      steadyHeapTotalBytes: steadyGc?.memory.heapTotal ?? 0,
       steadyHeldCalls: steadyHeld,
       steadyRssKb,
       steadyRssBeforeGcKb,

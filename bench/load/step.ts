@@ -109,7 +109,7 @@ async function probeOne(url: string, path: string): Promise<ProbeSnapshot | unde
  */
 export async function probe(
   el: Element | undefined,
-  path: 'snapshot' | 'reset' | 'gc',
+  path: 'snapshot' | 'reset' | 'gc' | 'gc-reduce',
 ): Promise<ElementProbe | undefined> {
   const urls = el?.probeUrls ?? (el?.probeUrl !== undefined ? [el.probeUrl] : undefined);
   if (urls === undefined) return undefined;
