@@ -1,7 +1,7 @@
 import { decisionChannels } from '../events.js';
 import { decideVerification } from '../policy/verification.js';
 import { VERIFY_OUTCOMES } from '../stir/codes.js';
-import type { Verifier } from '../stir/verifier.js';
+import type { Verifier, VerifyResult } from '../stir/verifier.js';
 import { calledNumbers, callingNumber } from './call-numbers.js';
 import type { HookOutcome, InviteContext, InviteHook } from './invite-hooks.js';
 import type { LegEdit } from './leg-edits.js';
@@ -31,15 +31,21 @@ export class VerificationHook implements InviteHook {
     this.#o = opts;
   }
 
-  async onInitialInvite(ctx: InviteContext): Promise<HookOutcome> {
+  onInitialInvite(ctx: InviteContext): HookOutcome | Promise<HookOutcome> {
     const { trunk, aRequest } = ctx;
-    const profile = trunk.verification ?? DEFAULT_PROFILE;
-    const result = await this.#o.verifier.verify({
+    // Synchronous with a warm certificate cache (Verifier.check): no promise on the INVITE path.
+    const result = this.#o.verifier.check({
       identityValues: aRequest.getAll('identity'),
       callingTn: callingNumber(aRequest),
       calledTns: calledNumbers(aRequest),
       countryCode: trunk.countryCode,
     });
+    return result instanceof Promise ? result.then((r) => this.#decide(ctx, r)) : this.#decide(ctx, result);
+  }
+
+  #decide(ctx: InviteContext, result: VerifyResult): HookOutcome {
+    const { trunk } = ctx;
+    const profile = trunk.verification ?? DEFAULT_PROFILE;
     const decision = decideVerification(result, profile);
     ctx.facts.verified = {
       code: result.code,

@@ -19,7 +19,7 @@
  */
 import { verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { b64urlEncode } from './base64url.js';
-import type { CertCache } from './certs/cert-cache.js';
+import type { CertCache, CertLookup } from './certs/cert-cache.js';
 import type { TrustStore } from './certs/trust.js';
 import { checkX5uUrl, type X5uPolicy, type X5uUrlCheck } from './certs/x5u-policy.js';
 import type { VerifyCode } from './codes.js';
@@ -101,6 +101,36 @@ interface Acc {
   subject?: string;
   iat?: number;
   cache: 'hit' | 'miss' | 'none';
+}
+
+/** A verification past its certificate-independent checks (steps 1-6), waiting for steps 7-11. */
+interface Verifying {
+  readonly input: VerifyInput;
+  readonly acc: Acc;
+  readonly tnOpts: TnOptions;
+  readonly claims: ShakenClaims;
+  readonly signingInput: string;
+  readonly signature: Buffer;
+  /** The clock when the checks began (certificate validity is checked at iat and at this time). */
+  readonly now: number;
+}
+
+function internalError(err: unknown): VerifyResult {
+  return { code: 'internal_error', cache: 'none', detail: err instanceof Error ? err.message : String(err) };
+}
+
+/** Publish `channels.verify` for a finished verification that began at `t0` (undefined: nobody listens). */
+function published(r: VerifyResult, t0: bigint | undefined): VerifyResult {
+  if (t0 !== undefined && channels.verify.hasSubscribers) {
+    const ev: VerifyEvent = {
+      durationNs: Number(process.hrtime.bigint() - t0),
+      code: r.code,
+      cache: r.cache,
+      attest: r.attest,
+    };
+    channels.verify.publish(ev);
+  }
+  return r;
 }
 
 function out(code: VerifyCode, acc: Acc, detail?: string): VerifyResult {
@@ -212,26 +242,27 @@ export class Verifier {
 
   /** Verify one request's Identity. Never rejects. Publishes `channels.verify`. */
   async verify(input: VerifyInput): Promise<VerifyResult> {
-    const t0 = channels.verify.hasSubscribers ? process.hrtime.bigint() : undefined;
-    let r: VerifyResult;
-    try {
-      r = await this.#verify(input);
-    } catch (err) {
-      r = { code: 'internal_error', cache: 'none', detail: err instanceof Error ? err.message : String(err) };
-    }
-    if (t0 !== undefined && channels.verify.hasSubscribers) {
-      const ev: VerifyEvent = {
-        durationNs: Number(process.hrtime.bigint() - t0),
-        code: r.code,
-        cache: r.cache,
-        attest: r.attest,
-      };
-      channels.verify.publish(ev);
-    }
-    return r;
+    return this.check(input);
   }
 
-  async #verify(input: VerifyInput): Promise<VerifyResult> {
+  /**
+   * The same, answered synchronously when nothing has to wait: the certificate is cached, the signature
+   * check runs on the event loop and the replay store answers in place (the default; no promise on the
+   * INVITE path). Otherwise a promise, which never rejects.
+   */
+  check(input: VerifyInput): VerifyResult | Promise<VerifyResult> {
+    const t0 = channels.verify.hasSubscribers ? process.hrtime.bigint() : undefined;
+    let r: VerifyResult | Promise<VerifyResult>;
+    try {
+      r = this.#verify(input);
+    } catch (err) {
+      r = internalError(err);
+    }
+    if (r instanceof Promise) return r.catch(internalError).then((done) => published(done, t0));
+    return published(r, t0);
+  }
+
+  #verify(input: VerifyInput): VerifyResult | Promise<VerifyResult> {
     const acc: Acc = { cache: 'none' };
     const cc = input.countryCode ?? this.#countryCode;
     const tnOpts: TnOptions = cc !== undefined ? { countryCode: cc } : {};
@@ -299,7 +330,15 @@ export class Verifier {
     if (!checked.ok) return out('x5u_disallowed', acc, checked.reason);
 
     // 7. Certificate: cache, else one shared fetch (RFC 8224 §6.2.3, ATIS-1000080 §6.3.1).
-    const lookup = await this.#cache.get(checked.url.href);
+    const v: Verifying = { input, acc, tnOpts, claims, signingInput, signature: jws.signature, now };
+    const url = checked.url.href;
+    const cached = this.#cache.peek(url);
+    if (cached === undefined) return this.#cache.get(url).then((lookup) => this.#withCertificate(v, lookup));
+    return this.#withCertificate(v, cached);
+  }
+
+  #withCertificate(v: Verifying, lookup: CertLookup): VerifyResult | Promise<VerifyResult> {
+    const { acc, claims } = v;
     acc.cache = lookup.cache;
     const entry = lookup.result;
     if (!entry.ok) return out(entry.code, acc, entry.detail);
@@ -307,18 +346,23 @@ export class Verifier {
     acc.subject = entry.cert.subject;
 
     // 8. RFC 5280 §6.1.3: every certificate in the path valid at iat and now; not revoked.
-    const time = this.#trust.checkTime(entry.cert, [claims.iat * 1000, now]);
+    const time = this.#trust.checkTime(entry.cert, [claims.iat * 1000, v.now]);
     if (!time.ok) return out(time.code, acc, time.detail);
 
     // 9. RFC 7515 §5.2 / RFC 7518 §3.4: ES256 over the signing input.
-    if (jws.signature.length !== 64)
-      return out('bad_signature', acc, `signature is ${jws.signature.length} bytes`);
+    if (v.signature.length !== 64)
+      return out('bad_signature', acc, `signature is ${v.signature.length} bytes`);
     const key = entry.cert.publicKey;
-    const good = this.#signatureOnPool
-      ? await verifyEs256Pool(signingInput, jws.signature, key)
-      : verifyEs256Sync(signingInput, jws.signature, key);
-    if (!good) return out('bad_signature', acc);
+    if (this.#signatureOnPool)
+      return verifyEs256Pool(v.signingInput, v.signature, key).then((good) =>
+        good ? this.#withSignature(v) : out('bad_signature', acc),
+      );
+    if (!verifyEs256Sync(v.signingInput, v.signature, key)) return out('bad_signature', acc);
+    return this.#withSignature(v);
+  }
 
+  #withSignature(v: Verifying): VerifyResult | Promise<VerifyResult> {
+    const { input, acc, claims, tnOpts } = v;
     // 10. RFC 8224 §6.2 step 2 / ATIS-1000074 §5.3.1 step 4: orig vs calling, dest vs called, canonical.
     const calling = input.callingTn === undefined ? undefined : canonicalizeTn(input.callingTn, tnOpts);
     const orig = canonicalizeTn(claims.orig.tn, tnOpts);
@@ -336,20 +380,21 @@ export class Verifier {
 
     // 11. RFC 8224 §12.1: a PASSporT seen again within its freshness window. Recorded only once valid, so
     // a forged token cannot poison the store. Keyed by the signature's r half.
-    let replayed: boolean;
+    // A shared store being down must not fail valid calls: the signature and claims are already good.
+    const unavailable = () => out('passed', acc, 'replay store unavailable');
+    let replayed: boolean | Promise<boolean>;
     try {
       // Key on r, not on the signature text: an ES256 signature (r, s) has a twin (r, n-s) that verifies
       // too (ECDSA malleability; node does not enforce low-S), so a replay could swap s and look new.
-      replayed = await this.#replay.seen(
-        jws.signature.subarray(0, 32).toString('base64url'),
+      replayed = this.#replay.seen(
+        v.signature.subarray(0, 32).toString('base64url'),
         (this.#maxAgeS + this.#maxFutureSkewS) * 1000,
       );
     } catch {
-      // A shared store being down must not fail valid calls: the signature and claims are already good.
-      return out('passed', acc, 'replay store unavailable');
+      return unavailable();
     }
-    if (replayed) return out('replay', acc);
-    return out('passed', acc);
+    if (typeof replayed === 'boolean') return out(replayed ? 'replay' : 'passed', acc);
+    return replayed.then((seen) => out(seen ? 'replay' : 'passed', acc), unavailable);
   }
 
   #checkUrl(x5u: string): X5uUrlCheck {

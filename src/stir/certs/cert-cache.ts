@@ -166,6 +166,19 @@ export class CertCache {
 
   /** The certificate for an x5u URL that already passed the URL policy. Never rejects. */
   async get(url: string): Promise<CertLookup> {
+    const known = this.peek(url);
+    if (known !== undefined) return known;
+    const result = await this.#load(url, this.#good.get(url)?.entry);
+    publish('miss');
+    return { result, cache: 'miss' };
+  }
+
+  /**
+   * What `get` answers without waiting: a fresh certificate, a stale one inside its grace (its refresh
+   * started in the background), or a remembered failure; undefined when the caller has to wait for a fetch
+   * (`get`). Lets a verification with a warm cache finish synchronously.
+   */
+  peek(url: string): CertLookup | undefined {
     const now = this.#now();
     const slot = this.#good.get(url);
     if (slot !== undefined) {
@@ -181,20 +194,18 @@ export class CertCache {
         return { result: e, cache: 'hit' };
       }
       // Stale for too long: wait for the refresh.
-    } else {
-      const neg = this.#negative.get(url);
-      if (neg !== undefined) {
-        if (now <= neg.freshUntilMs) {
-          publish('negative_hit', neg.code);
-          return { result: neg, cache: 'hit' };
-        }
-        // A stale failure is not served: the caller waits for the new attempt.
-        this.#negative.delete(url);
-      }
+      return undefined;
     }
-    const result = await this.#load(url, slot?.entry);
-    publish('miss');
-    return { result, cache: 'miss' };
+    const neg = this.#negative.get(url);
+    if (neg !== undefined) {
+      if (now <= neg.freshUntilMs) {
+        publish('negative_hit', neg.code);
+        return { result: neg, cache: 'hit' };
+      }
+      // A stale failure is not served: the caller waits for the new attempt.
+      this.#negative.delete(url);
+    }
+    return undefined;
   }
 
   /** The one fetch in flight for `url` (started if none), whose result is stored when it settles. */

@@ -262,6 +262,28 @@ describe('Verifier: one case per VerifyCode', () => {
     expectCode(await v.verify(input([identity(short, fx.urls.good)])), 'bad_signature');
   });
 
+  it('check() answers synchronously with a warm cache and an in-place replay store, else with a promise', async () => {
+    const v = fx.verifier();
+    const first = v.check(input([(await signed()).identity]));
+    expect(first).toBeInstanceOf(Promise); // cold cache: waits for the x5u fetch
+    expectCode(await first, 'passed');
+    const warm = v.check(input([(await signed()).identity]));
+    expect(warm).not.toBeInstanceOf(Promise);
+    expectCode(warm as VerifyResult, 'passed');
+    expect(warm).toMatchObject({ cache: 'hit' });
+    // A replay, an early failure and a bad signature are synchronous too.
+    const again = await signed();
+    expectCode(v.check(input([again.identity])) as VerifyResult, 'passed');
+    expectCode(v.check(input([again.identity])) as VerifyResult, 'replay');
+    expectCode(v.check(input([])) as VerifyResult, 'no_identity');
+    // The threadpool arrangement always waits for the check.
+    const pooled = fx.verifier({ signatureCheck: 'threadpool' });
+    await pooled.verify(input([(await signed()).identity])); // warm its cache
+    const viaPool = pooled.check(input([(await signed()).identity]));
+    expect(viaPool).toBeInstanceOf(Promise);
+    expectCode(await viaPool, 'passed');
+  });
+
   // stir.verification.signature_check: the same answers wherever the ES256 check runs.
   for (const signatureCheck of ['event_loop', 'threadpool'] as const) {
     it(`signature_check ${signatureCheck}: a good token passes, a flipped bit is bad_signature`, async () => {

@@ -118,6 +118,27 @@ describe('CertCache', () => {
     expect((await slow).result).toMatchObject({ ok: false, code: 'cert_fetch_failed' });
   });
 
+  it('peek answers what get would without waiting, and undefined when only a fetch can answer', async () => {
+    const m = manualFetch();
+    const h = harness({ fetch: m.fetch });
+    expect(h.cache.peek(URL_A)).toBeUndefined(); // cold: nothing to answer, and no fetch started
+    expect(m.calls()).toBe(0);
+    const first = h.cache.get(URL_A);
+    await flush();
+    m.pending[0]!.resolve({ ok: true, pem: pki.spChainPem, cacheControl: 'max-age=60' });
+    const a = await first;
+    expect(h.cache.peek(URL_A)).toEqual({ result: a.result, cache: 'hit' });
+    h.advance(61 * S); // stale: answered at once, one refresh started
+    expect(h.cache.peek(URL_A)).toEqual({ result: a.result, cache: 'hit' });
+    expect(m.calls()).toBe(2);
+    // A failure is remembered and answered in place too.
+    const failing = h.cache.get(URL_B);
+    await flush();
+    m.pending.find((p) => p.url === URL_B)!.resolve({ ok: false, code: 'cert_fetch_failed', detail: 'x' });
+    await failing;
+    expect(h.cache.peek(URL_B)?.result).toMatchObject({ ok: false, code: 'cert_fetch_failed' });
+  });
+
   it('TTL from Cache-Control max-age: hit before, refresh after', async () => {
     const h = harness();
     expect((await h.cache.get(URL_A)).cache).toBe('miss');
