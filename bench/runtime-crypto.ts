@@ -4,7 +4,7 @@
  * ECDSA P-256 + SHA-256, RFC 7518 §3.4), one call after another on this thread. The sign and verify
  * benchmarks print it first, so a slower Node or OpenSSL build shows at once: npm's `node@24` resolved to
  * 24.21.0, whose P-256 `crypto.sign` ran at 11.5-14k/s on the machine where 24.22.3 (OpenSSL 3.5.9) ran
- * 31.5-32.6k/s (docs/performance.md, "Node 20 vs Node 24").
+ * 31.5-32.6k/s (docs/performance-history.md, "Node 20 vs Node 24").
  */
 import { sign as cryptoSign, verify as cryptoVerify, generateKeyPairSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';

@@ -1,6 +1,6 @@
 /**
- * How long a block and its undo take to act under load (issue 17; docs/performance.md "Blocks under load"):
- * `npm run bench:block [-- --rate N --workers N --cycles N]`.
+ * How long a block and its undo take to act under load (issue 17; docs/performance-history.md
+ * "Operator controls: blocks under load"): `npm run bench:block [-- --rate N --workers N --cycles N]`.
  *
  * SIPp places calls from one caller number at a steady rate through Stirgate (the built binary, `workers`
  * SIP processes, an originating trunk, traceback on) to a SIPp callee. While they run, the bench adds a

@@ -2,7 +2,7 @@
  * A ramp: one element, one mode, rising call rates until the first failing step, two bisection steps,
  * then latency at half of the maximum against SIPp calling SIPp directly at the same rate.
  */
-import type { ElementKind, Mode } from './elements.js';
+import type { ElementKind, ElementOptions, Mode } from './elements.js';
 import { freePort } from './processes.js';
 import { type Context, left, log } from './settings.js';
 import { freshElement, runStep, type StepResult } from './step.js';
@@ -34,11 +34,21 @@ const round50 = (n: number) => Math.max(50, Math.round(n / 50) * 50);
 /** Rates at which CPU per call is reported for both elements (issue 19). */
 export const FIXED_RATES = [500, 1000, 1500] as const;
 
+export interface RampOptions {
+  /** Stirgate configuration variant (signature-check.ts: the verification arrangement not on by default). */
+  readonly variant?: Pick<ElementOptions, 'signatureCheck'>;
+  /** Only the maximum: no fixed-rate steps, no step at half of it, no direct baseline. */
+  readonly maxOnly?: boolean;
+  /** Added to the steps' labels. */
+  readonly tag?: string;
+}
+
 export async function ramp(
   ctx: Context,
   kind: ElementKind,
   mode: Mode,
   deadlineS: number,
+  opts: RampOptions = {},
 ): Promise<RampResult> {
   const { s } = ctx;
   const notes: string[] = [];
@@ -49,12 +59,12 @@ export async function ramp(
   // The half-load latency step and its direct baseline are targets; a refinement is only precision, so
   // the rate steps leave them their time.
   const stepsDeadlineS = deadlineS - 2 * (s.latencyS + 8);
-  let el = await freshElement(ctx, kind, mode, uasPort);
+  let el = await freshElement(ctx, kind, mode, uasPort, undefined, opts.variant);
   let dirty = false;
   const fresh = async () => {
     if (!dirty) return;
     await el.stop();
-    el = await freshElement(ctx, kind, mode, uasPort);
+    el = await freshElement(ctx, kind, mode, uasPort, undefined, opts.variant);
     dirty = false;
   };
   const stepCost = s.stepS + 12 + (mode === 'verify' ? 4 : 0);
@@ -62,7 +72,7 @@ export async function ramp(
     for (let attempt = 1; ; attempt++) {
       await fresh();
       const r = await runStep(ctx, {
-        label: `${kind}-${mode}-${tag}${rate}${attempt > 1 ? `-again${attempt}` : ''}`,
+        label: `${kind}-${mode}-${opts.tag ?? ''}${tag}${rate}${attempt > 1 ? `-again${attempt}` : ''}`,
         mode,
         rate,
         durationS,
@@ -107,7 +117,7 @@ export async function ramp(
     else firstFail = rate;
   }
   // CPU per call at the fixed rates the element sustains: reuse a passing step at that rate, else measure one.
-  for (const rate of FIXED_RATES) {
+  for (const rate of opts.maxOnly ? [] : FIXED_RATES) {
     if (rate > maxRate || steps.some((x) => x.rate === rate && x.pass)) continue;
     if (left(ctx, stepsDeadlineS) < stepCost) {
       notes.push(`time budget: no fixed-rate step at ${rate}/s`);
@@ -120,7 +130,7 @@ export async function ramp(
   );
   // Latency and signing core at half of the maximum: reuse a passing step at that rate, else measure one.
   let half: StepResult | undefined;
-  if (maxRate > 0) {
+  if (maxRate > 0 && !opts.maxOnly) {
     const halfRate = round50(maxRate / 2);
     half = steps.find((x) => x.rate === halfRate && x.pass);
     if (half === undefined && left(ctx, deadlineS) >= s.latencyS + 16) {

@@ -464,7 +464,8 @@ export function renderReport(r: LoadReport): string[] {
   if (fetches)
     notes.push(`- x5u fetches from the bench's certificate server during the verify ramps: ${fetches}.`);
   if (notes.length) lines.push(...notes, '');
-  lines.push(...signatureCheckLines(r.signatureCheck));
+  const verifyRamp = r.ramps.find((x) => x.element === 'stirgate' && x.mode === 'verify');
+  lines.push(...signatureCheckLines(r.signatureCheck, verifyRamp));
   lines.push('All steps:', '', ...stepsTable(r), '', ...internalsTable(r));
   lines.push(...diagnosisLines(r), ...heapLines(r));
   for (const p of r.profiles) lines.push(...profileLines(p), '');

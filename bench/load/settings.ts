@@ -84,7 +84,7 @@ export function settings(argv: readonly string[]): Settings {
     pauseMs: 500,
     heldCalls: quick ? 2000 : 10_000,
     heldRate: quick ? 500 : 1000,
-    budgetS: Number(value('minutes') ?? (quick ? 8 : 18)) * 60,
+    budgetS: Number(value('minutes') ?? (quick ? 8 : 23)) * 60,
     kamailioWorkers: Number(value('kamailio-workers') ?? 2),
     kamailioShmMb: Number(value('kamailio-shm') ?? 1024),
     stirgateWorkers,

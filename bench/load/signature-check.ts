@@ -7,6 +7,7 @@
  */
 import type { SignatureCheck } from './elements.js';
 import { freePort } from './processes.js';
+import { ramp } from './ramp.js';
 import { type Context, log } from './settings.js';
 import { freshElement, runStep, type StepResult } from './step.js';
 
@@ -18,14 +19,25 @@ export interface SignatureCheckRound {
 export interface SignatureCheckResult {
   readonly rate: number;
   readonly rounds: readonly SignatureCheckRound[];
+  /**
+   * The verify maximum with the check on the threadpool (a ramp of its own, maximum only); the ramp of the
+   * main table ran with the default, event_loop. Absent when the budget left no time for it.
+   */
+  readonly threadpoolMax?: { readonly maxRate: number; readonly firstFail: number | undefined };
 }
 
 /** The rate of the issue's verification target (p99 < 2 ms inside Stirgate at 1,000 calls/s). */
 export const SIGNATURE_CHECK_RATE = 1000;
+/** Seconds given to the threadpool arrangement's own verify ramp (maximum only). */
+export const SIGNATURE_CHECK_MAX_S = 200;
 
 const ORDER: readonly SignatureCheck[] = ['event_loop', 'threadpool', 'event_loop', 'threadpool'];
 
-export async function signatureCheckRun(ctx: Context, rate: number): Promise<SignatureCheckResult> {
+export async function signatureCheckRun(
+  ctx: Context,
+  rate: number,
+  maxDeadlineS: number | undefined,
+): Promise<SignatureCheckResult> {
   const uasPort = await freePort();
   const rounds: SignatureCheckRound[] = [];
   log(`stirgate verify: signature check on the event loop against the threadpool, ${rate} calls/s`);
@@ -48,7 +60,13 @@ export async function signatureCheckRun(ctx: Context, rate: number): Promise<Sig
       await el.stop();
     }
   }
-  return { rate, rounds };
+  if (maxDeadlineS === undefined) return { rate, rounds };
+  const r = await ramp(ctx, 'stirgate', 'verify', maxDeadlineS, {
+    variant: { signatureCheck: 'threadpool' },
+    maxOnly: true,
+    tag: 'threadpool-',
+  });
+  return { rate, rounds, threadpoolMax: { maxRate: r.maxRate, firstFail: r.firstFail } };
 }
 
 /** CPU per call in µs: the element's cores over the step divided by the calls per second. */
@@ -56,7 +74,10 @@ export function cpuPerCallUs(s: StepResult): number {
   return s.rate > 0 ? Math.round((s.cpu.element * 1e6) / s.rate) : 0;
 }
 
-export function signatureCheckLines(r: SignatureCheckResult | undefined): string[] {
+export function signatureCheckLines(
+  r: SignatureCheckResult | undefined,
+  eventLoopMax: { maxRate: number; firstFail: number | undefined } | undefined,
+): string[] {
   if (r === undefined || r.rounds.length === 0) return [];
   const rows = r.rounds.map(({ arrangement, step: s }, i) => {
     const p = s.probe;
@@ -76,5 +97,16 @@ export function signatureCheckLines(r: SignatureCheckResult | undefined): string
     '|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
+    ...(r.threadpoolMax !== undefined && eventLoopMax !== undefined
+      ? [
+          `Verify maximum in this run: \`event_loop\` ${maxText(eventLoopMax)} (the ramp above), ` +
+            `\`threadpool\` ${maxText(r.threadpoolMax)} (a ramp of its own, same rates and bisection).`,
+          '',
+        ]
+      : []),
   ];
+}
+
+function maxText(m: { maxRate: number; firstFail: number | undefined }): string {
+  return `${m.maxRate.toLocaleString('en-US')} calls/s${m.firstFail !== undefined ? ` (${m.firstFail.toLocaleString('en-US')} failed)` : ''}`;
 }

@@ -1,5 +1,5 @@
 /**
- * Traceback store benchmark (docs/performance.md "Traceback store"): generates realistic records
+ * Traceback store benchmark (docs/performance-history.md "Traceback store"): generates realistic records
  * (bench/traceback/generate.ts), writes them through `TracebackDb.writeBatch` in batches like the writer's
  * into a SQLite file in a tmp dir, then reports
  *

@@ -814,7 +814,7 @@ const traceback = object<TracebackConfig>(
     batchMax: defaulted(
       integer({ min: 1, max: 100_000 }),
       5000,
-      'Records written in one store transaction at most (a backlog is caught up 1.7x faster in batches of 5,000 than of 1,000: docs/performance.md "Traceback store").',
+      'Records written in one store transaction at most (a backlog is caught up 1.7x faster in batches of 5,000 than of 1,000: docs/performance-history.md "Traceback store").',
     ),
     flushMs: defaulted(
       integer({ min: 1, max: 60_000 }),

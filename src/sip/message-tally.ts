@@ -4,7 +4,7 @@
  * transactions created and terminated. src/metrics/ reads them at scrape time (stirgate_sip_requests_total,
  * _responses_total, _raw_messages_sent_total, _sent_bytes_total, _transactions_total,
  * _transactions_terminated_total). With an event per message and per transaction instead (some 22 per call),
- * a signing element used 12-16 % more CPU at 450-900 calls/s (docs/performance.md, "2026-11-22 night"); a
+ * a signing element used 12-16 % more CPU at 450-900 calls/s (docs/performance-history.md, "2026-11-22 night"); a
  * count here is a Map update. The `stirgate:transport:message_*` and `stirgate:transaction:created/terminated` events are still
  * published to whoever subscribes (logs, tests, tools).
  *

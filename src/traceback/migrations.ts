@@ -8,7 +8,7 @@ import { TracebackStoreError } from './errors.js';
  * never edit one that has shipped.
  *
  * Indexes, one per query kind (src/traceback/store.ts `TracebackQuery`) and their cost on ingest
- * (docs/performance.md "Traceback store"): the call key (unique, applies end events), (iat, digest) for a
+ * (docs/performance-history.md "Traceback store"): the call key (unique, applies end events), (iat, digest) for a
  * PASSporT we signed and (iat, origid) for a pasted PASSporT's claims (iat first: it grows with time, so these
  * two are appended to, not written at random pages), (origid, time) for an origid and a window,
  * (calling, time, called) for numbers and a window (the called number is in the index, so a search with a

@@ -14,13 +14,13 @@ import type { TracebackStore } from './store.js';
  * over (a request that lags the call by weeks still finds it). The 18 months of 47 CFR 42.6 apply to toll
  * billing records, which the operator's billing system keeps, not to these. The records hold telephone numbers:
  * keeping them longer than traceback needs is a privacy cost, and a disk cost of about 0.73 GB per million
- * records (docs/performance.md "Traceback store"): 30 days at an average 20 calls/s is 52 million records,
+ * records (docs/performance-history.md "Traceback store"): 30 days at an average 20 calls/s is 52 million records,
  * about 38 GB. `retention_days` raises it where an operator's own obligations ask for longer.
  */
 
 export const DEFAULT_RETENTION_DAYS = 30;
 export const DEFAULT_PRUNE_INTERVAL_MS = 10 * 60_000;
-/** About 100 ms of write lock at 10 million records (docs/performance.md "Traceback store"). */
+/** About 100 ms of write lock at 10 million records (docs/performance-history.md "Traceback store"). */
 export const DEFAULT_PRUNE_BATCH_ROWS = 500;
 export const DEFAULT_PRUNE_PAUSE_MS = 50;
 /** The first pass after start: soon, so an element that was down for weeks does not wait a whole interval. */

@@ -113,7 +113,7 @@ export class TracebackDb {
       db.exec('PRAGMA synchronous = NORMAL');
       // Checkpoint every ~200 MB of WAL (4 KiB pages) instead of SQLite's 4 MB: the random-keyed indexes
       // (numbers, Call-IDs) dirty pages all over the file, and each checkpoint copies and fsyncs them. At 1M
-      // records: 13,000 -> 18,400 records/s (docs/performance.md "Traceback store"). Durability is unchanged
+      // records: 13,000 -> 18,400 records/s (docs/performance-history.md "Traceback store"). Durability is unchanged
       // (synchronous=NORMAL: a committed batch survives a process crash); the WAL file is truncated back to
       // 64 MiB after each checkpoint.
       db.exec(`PRAGMA wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);

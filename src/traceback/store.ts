@@ -41,7 +41,7 @@ export type TracebackQuery =
   /**
    * A PASSporT we signed: SHA-256 of its compact form, base64url (src/b2bua/traceback-events.ts), and its
    * `iat` (the index is (iat, digest): iat grows with time, so writing it appends instead of touching a random
-   * page per record; docs/performance.md "Traceback store").
+   * page per record; docs/performance-history.md "Traceback store").
    */
   | { readonly by: 'digest'; readonly digest: string; readonly iat: number; readonly limit: number }
   /** A PASSporT we did not sign (or verified): its claims. */
