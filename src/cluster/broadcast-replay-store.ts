@@ -8,6 +8,9 @@ export interface ReplaySeen {
   readonly ttlMs: number;
 }
 
+/** How long a recorded key waits to be sent with the others recorded meanwhile. */
+export const FLUSH_MS = 5;
+
 function count(outcome: ClusterReplayEvent['outcome']): void {
   if (clusterChannels.replay.hasSubscribers) clusterChannels.replay.publish({ outcome });
 }
@@ -15,16 +18,15 @@ function count(outcome: ClusterReplayEvent['outcome']): void {
 /**
  * A worker's replay store (RFC 8224 §12.1, ATIS-1000074 §5.3.1 step 4) that answers on the call's own event
  * loop: it checks this worker's copy of the cluster's store synchronously, records a new key there, and sends
- * the keys it recorded to the primary once per turn of the loop. The primary checks them against its own
+ * the keys it recorded to the primary in one message every FLUSH_MS. The primary checks them against its own
  * store (every worker's keys) and passes them on to the other workers, which add them to their copies.
  *
  * What this gives up against asking the primary for every call (`replay.cluster_check: ask_primary`,
- * IpcReplayStore): a PASSporT presented to two workers within the time its key takes to cross (one IPC hop,
- * a millisecond or so) passes in both, so one token can set up at most one call per worker. The primary still
+ * IpcReplayStore): a PASSporT presented to two workers within the time its key takes to cross (FLUSH_MS and
+ * one IPC hop through the primary: ~5-10 ms) passes in both, so one token can set up at most one call per worker. The primary still
  * sees the second use and counts it (`stirgate_cluster_replay_checks_total{outcome="late_replay"}`), with a
  * warning naming the key. Every later use anywhere is a replay. What it gains: no IPC round trip on the
- * INVITE path, which under load was most of the verification time (docs/performance.md, "Where verification
- * time goes").
+ * INVITE path, which under load was most of the verification time (docs/performance.md, issue 19 section).
  */
 export class BroadcastReplayStore implements ReplayStore {
   readonly #local: MemoryReplayStore;
@@ -47,7 +49,9 @@ export class BroadcastReplayStore implements ReplayStore {
     this.#pendingTtlMs = ttlMs;
     if (!this.#flushQueued) {
       this.#flushQueued = true;
-      setImmediate(() => this.#flush());
+      // One message per FLUSH_MS, not per loop turn: at 1,000 verified calls/s on 2 workers this took the
+      // element's CPU down ~13 % (docs/performance.md, issue 19) for a window of a few ms more.
+      setTimeout(() => this.#flush(), FLUSH_MS).unref();
     }
     return false;
   }
@@ -86,12 +90,17 @@ export class BroadcastReplayStore implements ReplayStore {
 
 /**
  * The primary's side: its store holds every worker's keys. A key it has already seen, arriving from a worker,
- * is a PASSporT used in two workers before the first use reached the second: counted and returned so the
- * caller can log it.
+ * is a PASSporT used in two workers before the first use reached the second: returned so the primary can log
+ * it and tell that worker (`sg:replay_late`), whose registry counts it (`countLateReplays`), as /metrics sums
+ * the workers' registries.
  */
 export function recordWorkerKeys(store: ReplayStore, msg: ReplaySeen): string[] {
   const late: string[] = [];
   for (const k of msg.keys) if (store.seen(k, msg.ttlMs) === true) late.push(k);
-  for (let i = 0; i < late.length; i++) count('late_replay');
   return late;
+}
+
+/** In the worker the primary named: `n` of its keys had been recorded by another worker first. */
+export function countLateReplays(n: number): void {
+  for (let i = 0; i < n; i++) count('late_replay');
 }

@@ -331,11 +331,14 @@ export async function runPrimary(
         }
         case 'sg:replay_seen': {
           const late = recordWorkerKeys(replay, msg);
-          if (late.length > 0)
+          if (late.length > 0) {
             logger.warn(
               { worker: slot.index, keys: late, event: 'late_replay' },
               'PASSporT used in two workers before its first use reached the second (each set up a call)',
             );
+            if (w.isConnected())
+              w.send({ t: 'sg:replay_late', count: late.length } satisfies PrimaryToWorker);
+          }
           const learn = { t: 'sg:replay_learn', keys: msg.keys, ttlMs: msg.ttlMs } satisfies PrimaryToWorker;
           // Every worker that has had its snapshot (it sent its forwarding port), ready or still starting.
           for (const other of slots)

@@ -71,6 +71,8 @@ export type PrimaryToWorker =
   | { readonly t: 'sg:replay'; readonly id: number; readonly seen: boolean }
   /** Another worker's recorded keys, for this worker's copy of the replay store. */
   | { readonly t: 'sg:replay_learn'; readonly keys: readonly string[]; readonly ttlMs: number }
+  /** This many of the keys this worker sent had been recorded by another worker first (late_replay). */
+  | { readonly t: 'sg:replay_late'; readonly count: number }
   /** A (re)started worker's copy of the replay store: every key the primary holds, with the time it has left. */
   | { readonly t: 'sg:replay_snapshot'; readonly entries: readonly (readonly [string, number])[] }
   | { readonly t: 'sg:metrics'; readonly id: number }

@@ -4,7 +4,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../log/logger.js';
 import { type Controls, EMPTY_CONTROLS, LiveValue } from '../policy/controls.js';
 import { generateCallId } from '../sip/message/build.js';
-import { BroadcastReplayStore } from './broadcast-replay-store.js';
+import { BroadcastReplayStore, countLateReplays } from './broadcast-replay-store.js';
 import { callIdOwnedBy } from './call-id-owner.js';
 import { DatagramSteering } from './datagram-steering.js';
 import { IpcAdmissionCounters } from './ipc-admission-counters.js';
@@ -109,6 +109,9 @@ export async function runWorker(config: Config, logger: Logger): Promise<number>
           break;
         case 'sg:replay_learn':
           if (replay instanceof BroadcastReplayStore) replay.learn(msg.keys, msg.ttlMs);
+          break;
+        case 'sg:replay_late':
+          countLateReplays(msg.count);
           break;
         case 'sg:replay_snapshot':
           if (replay instanceof BroadcastReplayStore) replay.learnEntries(msg.entries);

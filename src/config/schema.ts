@@ -750,7 +750,7 @@ const stirVerification = object<VerificationConfig>({
       clusterCheck: defaulted(
         oneOf(['broadcast', 'ask_primary']),
         'broadcast',
-        "workers > 1: broadcast checks the worker's copy of the store on the call's own loop and shares new keys through the primary (a token used in two workers within ~1 ms sets up one call in each, counted as late_replay); ask_primary waits for the primary's answer on every call (exact, one IPC round trip per INVITE).",
+        "workers > 1: broadcast checks the worker's copy of the store on the call's own loop and shares new keys through the primary (a token used in two workers within the ~5-10 ms its key takes to cross sets up one call in each, counted as late_replay); ask_primary waits for the primary's answer on every call (exact, one IPC round trip per INVITE).",
       ),
     }),
     {},

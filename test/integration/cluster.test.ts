@@ -99,6 +99,22 @@ async function startCluster(l: Omit<Lab, 'bin'>): Promise<BinaryProcess> {
 }
 
 /** The primary's /metrics as name{labels} -> value. */
+const SHARED = 'stirgate_cluster_replay_checks_total{outcome="shared"}';
+const LATE = 'stirgate_cluster_replay_checks_total{outcome="late_replay"}';
+
+function delta(now: Map<string, number>, before: Map<string, number>, key: string): number {
+  return (now.get(key) ?? 0) - (before.get(key) ?? 0);
+}
+
+/** Poll `ok` every 20 ms for up to 5 s. */
+async function until(ok: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in 5 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function metrics(): Promise<Map<string, number>> {
   const body = await (await fetch(`http://127.0.0.1:${lab!.metricsPort}/metrics`)).text();
   const out = new Map<string, number>();
@@ -246,6 +262,9 @@ describe.skipIf(!HAVE_SIPP)('cluster mode: two SIP workers behind one socket', (
     try {
       // First use, in a call worker 0 owns: verified, forwarded, the callee is busy.
       expect(await invite(socket, ids[0]!, once.identity)).toBe(486);
+      // Its key reaches worker 1 through the primary within a few ms (broadcast, every FLUSH_MS): a scrape
+      // that counts it shared went through the primary after the relay, and through worker 1 after it.
+      await until(async () => delta(await metrics(), before, SHARED) >= 1);
       // The same PASSporT in a call worker 1 owns: a replay (RFC 8224 §6.2.1 step 4) -> 438, not forwarded.
       expect(await invite(socket, ids[1]!, once.identity)).toBe(438);
       // Control: a fresh PASSporT in worker 1's call passes.
@@ -253,19 +272,60 @@ describe.skipIf(!HAVE_SIPP)('cluster mode: two SIP workers behind one socket', (
     } finally {
       socket.close();
     }
+    await until(async () => delta(await metrics(), before, SHARED) >= 2); // the fresh token's key too
     const m = await metrics();
-    const delta = (k: string) => (m.get(k) ?? 0) - (before.get(k) ?? 0);
-    expect(delta('stirgate_stir_verifications_total{code="replay",attest="A"}')).toBe(1);
-    expect(delta('stirgate_stir_verifications_total{code="passed",attest="A"}')).toBe(2);
+    const d = (k: string) => delta(m, before, k);
+    expect(d('stirgate_stir_verifications_total{code="replay",attest="A"}')).toBe(1);
+    expect(d('stirgate_stir_verifications_total{code="passed",attest="A"}')).toBe(2);
     // replay.cluster_check: broadcast (default): the two passing tokens' keys were shared with the other worker.
-    expect(delta('stirgate_cluster_replay_checks_total{outcome="shared"}')).toBe(2);
-    expect(delta('stirgate_cluster_replay_checks_total{outcome="late_replay"}')).toBe(0);
+    expect(d(SHARED)).toBe(2);
+    expect(d(LATE)).toBe(0);
     // Each B-leg left from its worker's own port (worker_udp_port_base + worker), with a B-leg Call-ID that
     // worker owns, so the callee's answers reach the worker holding the call directly.
     expect(lab!.busy.viaPorts.size).toBe(2); // the replayed INVITE was not forwarded
     for (const [bLegCallId, port] of lab!.busy.viaPorts)
       expect(port).toBe(lab!.portBase + ownerOfCallId(bLegCallId, WORKERS));
     expect(new Set(lab!.busy.viaPorts.values())).toEqual(new Set([lab!.portBase, lab!.portBase + 1]));
+  }, 30_000);
+
+  it('a PASSporT used in both workers before its key crossed passes in each, and the primary counts it', async () => {
+    const signer = new Signer({
+      privateKey: createPrivateKey(lab!.pki.spKeyPem),
+      x5u: lab!.x5u.url('sp.pem'),
+    });
+    const token = signer.signSync({
+      attest: 'A',
+      origTn: CALLING,
+      destTns: [CALLED],
+      origid: 'c0ffee00-0000-4000-8000-000000000002',
+    });
+    if (!token.ok) throw new Error('signing failed');
+    const before = await metrics();
+    const socket = await bound(REPLAY_IP);
+    try {
+      // Both at once: normally neither worker has the other's key yet (the window of cluster_check: broadcast).
+      const answers = await Promise.all([
+        invite(socket, callIdOwnedByWorker(0), token.identity),
+        invite(socket, callIdOwnedByWorker(1), token.identity),
+      ]);
+      const passed = answers.filter((a) => a === 486).length;
+      // The invariant, whichever way the race went on a loaded machine: at most one call per worker, at least
+      // one; every call past the first is a late_replay at the primary.
+      expect(answers.every((a) => a === 486 || a === 438)).toBe(true);
+      expect(passed).toBeGreaterThanOrEqual(1);
+      await until(async () => delta(await metrics(), before, LATE) >= passed - 1);
+      // From then on it is a replay in either worker.
+      expect(await invite(socket, callIdOwnedByWorker(0), token.identity)).toBe(438);
+      expect(await invite(socket, callIdOwnedByWorker(1), token.identity)).toBe(438);
+      const m = await metrics();
+      expect(delta(m, before, LATE)).toBe(passed - 1);
+      expect(delta(m, before, 'stirgate_stir_verifications_total{code="replay",attest="A"}')).toBe(
+        4 - passed,
+      );
+      if (passed === 2) expect(lab!.bin.output()).toContain('"event":"late_replay"');
+    } finally {
+      socket.close();
+    }
   }, 30_000);
 
   it('replaces a worker that dies, and calls go on', async () => {
@@ -295,9 +355,8 @@ describe.skipIf(!HAVE_SIPP)('cluster mode: two SIP workers behind one socket', (
         socket.close();
       }
       const m = await metrics();
-      const delta = (k: string) => (m.get(k) ?? 0) - (before.get(k) ?? 0);
-      expect(delta('stirgate_stir_verifications_total{code="replay",attest="A"}')).toBe(2);
-      expect(delta('stirgate_cluster_replay_checks_total{outcome="late_replay"}')).toBe(0);
+      expect(delta(m, before, 'stirgate_stir_verifications_total{code="replay",attest="A"}')).toBe(2);
+      expect(delta(m, before, LATE)).toBe(0);
     }
     await basicCalls('u1', 100, 100);
   }, 60_000);

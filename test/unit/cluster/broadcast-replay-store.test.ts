@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
   BroadcastReplayStore,
+  FLUSH_MS,
   type ReplaySeen,
   recordWorkerKeys,
 } from '../../../src/cluster/broadcast-replay-store.js';
 import { MemoryReplayStore } from '../../../src/stir/replay-store.js';
 
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Past the store's batching delay. */
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, FLUSH_MS + 5));
 
 /** Two workers and a primary wired as src/cluster/primary.ts relays `sg:replay_seen`. */
 function cluster() {
@@ -34,7 +36,7 @@ describe('BroadcastReplayStore', () => {
     expect(workers[0]!.seen('r1', 60_000)).toBe(true);
   });
 
-  it('sends the keys recorded in one turn of the loop as one batch, then the other worker knows them', async () => {
+  it('sends the keys recorded within FLUSH_MS as one batch, then the other worker knows them', async () => {
     const { workers, sent } = cluster();
     workers[0]!.seen('a', 60_000);
     workers[0]!.seen('b', 60_000);
