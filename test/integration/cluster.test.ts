@@ -237,24 +237,20 @@ describe.skipIf(!HAVE_SIPP)('cluster mode: two SIP workers behind one socket', (
   // The PASSporT the replay case used; the restart case replays it again into each worker.
   let usedIdentity: string | undefined;
 
-  it('catches a PASSporT replayed into a call owned by the other worker (shared replay store)', async () => {
+  /** A fresh Identity header value from CALLING to CALLED, signed by the lab's service provider. */
+  function signedIdentity(origid: string): string {
     const signer = new Signer({
       privateKey: createPrivateKey(lab!.pki.spKeyPem),
       x5u: lab!.x5u.url('sp.pem'),
     });
-    const once = signer.signSync({
-      attest: 'A',
-      origTn: CALLING,
-      destTns: [CALLED],
-      origid: 'c0ffee00-0000-4000-8000-000000000000',
-    });
-    const fresh = signer.signSync({
-      attest: 'A',
-      origTn: CALLING,
-      destTns: [CALLED],
-      origid: 'c0ffee00-0000-4000-8000-000000000001',
-    });
-    if (!once.ok || !fresh.ok) throw new Error('signing failed');
+    const r = signer.signSync({ attest: 'A', origTn: CALLING, destTns: [CALLED], origid });
+    if (!r.ok) throw new Error('signing failed');
+    return r.identity;
+  }
+
+  it('catches a PASSporT replayed into a call owned by the other worker (shared replay store)', async () => {
+    const once = { identity: signedIdentity('c0ffee00-0000-4000-8000-000000000000') };
+    const fresh = { identity: signedIdentity('c0ffee00-0000-4000-8000-000000000001') };
     usedIdentity = once.identity;
     const ids = [callIdOwnedByWorker(0), callIdOwnedByWorker(1), callIdOwnedByWorker(1)];
     const before = await metrics();
@@ -289,17 +285,7 @@ describe.skipIf(!HAVE_SIPP)('cluster mode: two SIP workers behind one socket', (
   }, 30_000);
 
   it('a PASSporT used in both workers before its key crossed passes in each, and the primary counts it', async () => {
-    const signer = new Signer({
-      privateKey: createPrivateKey(lab!.pki.spKeyPem),
-      x5u: lab!.x5u.url('sp.pem'),
-    });
-    const token = signer.signSync({
-      attest: 'A',
-      origTn: CALLING,
-      destTns: [CALLED],
-      origid: 'c0ffee00-0000-4000-8000-000000000002',
-    });
-    if (!token.ok) throw new Error('signing failed');
+    const token = { identity: signedIdentity('c0ffee00-0000-4000-8000-000000000002') };
     const before = await metrics();
     const socket = await bound(REPLAY_IP);
     try {
