@@ -15,7 +15,7 @@ import type { ProfileResult, RawCrypto } from './profile.js';
 import { FIXED_RATES, type RampResult } from './ramp.js';
 import type { Environment } from './run.js';
 import { type SignatureCheckResult, signatureCheckLines } from './signature-check.js';
-import type { StepResult } from './step.js';
+import { cpuPerCallUs, type StepResult } from './step.js';
 
 export interface LoadReport {
   readonly env: Environment;
@@ -165,7 +165,7 @@ function summaryTable(r: LoadReport): string[] {
 /** The element's CPU per call (µs of CPU time) in the ramp's passing step at `rate`, if there is one. */
 function perCallUs(ramp: RampResult | undefined, rate: number): number | undefined {
   const step = ramp?.fixed?.find((x) => x.rate === rate);
-  return step === undefined ? undefined : (step.cpu.element / rate) * 1e6;
+  return step === undefined ? undefined : cpuPerCallUs(step);
 }
 
 function cpu(s: StepResult | undefined): string {

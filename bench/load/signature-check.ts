@@ -9,7 +9,7 @@ import type { SignatureCheck } from './elements.js';
 import { freePort } from './processes.js';
 import { ramp } from './ramp.js';
 import { type Context, log } from './settings.js';
-import { freshElement, runStep, type StepResult } from './step.js';
+import { cpuPerCallUs, freshElement, runStep, type StepResult } from './step.js';
 
 export interface SignatureCheckRound {
   readonly arrangement: SignatureCheck;
@@ -69,11 +69,6 @@ export async function signatureCheckRun(
   return { rate, rounds, threadpoolMax: { maxRate: r.maxRate, firstFail: r.firstFail } };
 }
 
-/** CPU per call in µs: the element's cores over the step divided by the calls per second. */
-export function cpuPerCallUs(s: StepResult): number {
-  return s.rate > 0 ? Math.round((s.cpu.element * 1e6) / s.rate) : 0;
-}
-
 export function signatureCheckLines(
   r: SignatureCheckResult | undefined,
   eventLoopMax: { maxRate: number; firstFail: number | undefined } | undefined,
@@ -86,7 +81,7 @@ export function signatureCheckLines(
     return (
       `| ${i + 1} | \`${arrangement}\` | ${s.successful.toLocaleString('en-US')} of ${s.calls.toLocaleString('en-US')} | ` +
       `${timing(p?.verify)} | ${timing(p?.forwarded)} | ${s.rtt.p50} / ${s.rtt.p99} | ` +
-      `${s.cpu.element.toFixed(2)} | ${cpuPerCallUs(s).toLocaleString('en-US')} | ${p ? `${p.loopDelayMs.p99} / ${p.loopDelayMs.max}` : '-'} |`
+      `${s.cpu.element.toFixed(2)} | ${cpuPerCallUs(s).toLocaleString('en-US')} | ${p ? `${Math.round(p.loopDelayMs.p99)} / ${Math.round(p.loopDelayMs.max)}` : '-'} |`
     );
   });
   return [

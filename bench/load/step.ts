@@ -82,6 +82,11 @@ export interface StepResult {
   readonly tokens?: { count: number; ms: number };
 }
 
+/** The element's CPU per call over a step, µs: its cores divided by the calls per second. */
+export function cpuPerCallUs(s: StepResult): number {
+  return s.rate > 0 ? Math.round((s.cpu.element * 1e6) / s.rate) : 0;
+}
+
 export interface StepPlan {
   readonly label: string;
   readonly mode: Mode;
